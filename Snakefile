@@ -1,0 +1,24 @@
+# judgeflow: raw data -> synthetic pairs -> teacher judgments -> SFT -> DPO -> rollout rounds -> evaluation -> report
+#
+#   snakemake --cores 2                                   # default experiment (config/config.yaml)
+#   snakemake --cores 2 --configfile config/test.yaml     # tiny model, used by the tests
+#
+# The config is validated against workflow/schemas/config.schema.yaml before any job starts.
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/annotate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/rollout.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        report_outputs(),
+    default_target: True

@@ -1,0 +1,185 @@
+"""Questions with verifiable answers: loaders, the offline arithmetic generator, answer grading, splits."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from fractions import Fraction
+from pathlib import Path
+
+from judgeflow.records import RecordError
+
+# ---------------------------------------------------------------------------------------------------------
+# Answers
+
+
+_NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
+_MARKERS = [
+    re.compile(r"####\s*(" + _NUMBER + ")"),
+    re.compile(r"\\boxed\{\s*(" + _NUMBER + r")\s*\}"),
+    re.compile(r"answer is[:\s]*(" + _NUMBER + ")", re.IGNORECASE),
+]
+_ANY_NUMBER = re.compile(_NUMBER)
+
+
+def normalize_number(text: str) -> str | None:
+    """'1,234.50' -> '1234.5', '$7' -> '7', '14.0' -> '14'; None when it is not a number."""
+    cleaned = text.strip().replace(",", "").replace("$", "").rstrip(".")
+    try:
+        value = Fraction(cleaned)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if value.denominator == 1:
+        return str(value.numerator)
+    return format(float(value), "g")
+
+
+def extract_answer(text: str) -> tuple[str | None, str]:
+    """Final answer of a free-text solution and how it was found.
+
+    An explicit marker wins ('#### N', '\\boxed{N}', 'the answer is N'; the last occurrence), else the last
+    number in the text, else None. Returns (normalized answer or None, method).
+    """
+    for pattern in _MARKERS:
+        found = pattern.findall(text)
+        if found:
+            return normalize_number(found[-1]), "marker"
+    numbers = _ANY_NUMBER.findall(text)
+    if numbers:
+        return normalize_number(numbers[-1]), "last_number"
+    return None, "none"
+
+
+def grade(response: str, truth: str) -> dict:
+    """Grade a response against the exact answer: {'extracted', 'method', 'correct'}."""
+    extracted, method = extract_answer(response)
+    correct = extracted is not None and Fraction(extracted) == Fraction(truth)
+    return {"extracted": extracted, "method": method, "correct": bool(correct)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GSM8K (jsonl rows {"question": ..., "answer": "...steps...\n#### 72"})
+
+_CALCULATOR = re.compile(r"<<[^>]*>>")
+
+
+def load_gsm8k(path: str | Path, source: str, limit: int | None = None) -> tuple[list[dict], list[dict]]:
+    """Read GSM8K jsonl into question records; malformed rows become rejects naming file, line and field."""
+    records, rejects = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if limit is not None and len(records) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                records.append(_gsm8k_record(line, path, line_number, source))
+            except RecordError as exc:
+                rejects.append({"source": source, "file": str(path), "line": line_number, "reason": str(exc),
+                                "raw": line.rstrip("\n")[:2000]})
+    return records, rejects
+
+
+def _gsm8k_record(line: str, path, line_number: int, source: str) -> dict:
+    where = f"{path}:{line_number}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{where}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(row, dict):
+        raise RecordError(f"{where}: expected a JSON object")
+    for key in ("question", "answer"):
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            raise RecordError(f"{where}: field '{key}' is missing or not a non-empty string")
+    solution, sep, final = row["answer"].rpartition("####")
+    answer = normalize_number(final) if sep else None
+    if answer is None:
+        raise RecordError(f"{where}: field 'answer' has no '#### <number>' final answer")
+    solution = _CALCULATOR.sub("", solution).strip()
+    return {
+        "id": f"{source}-{line_number:06d}",
+        "source": source,
+        "question": row["question"].strip(),
+        "answer": answer,
+        "solution": f"{solution}\nThe answer is {answer}.",
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Offline multi-step arithmetic word problems with exact answers and step-by-step reference solutions
+
+_NAMES = ["Ava", "Ben", "Chloe", "Dev", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kofi", "Lena",
+          "Mateo", "Nia", "Omar", "Priya"]
+_ITEMS = ["apples", "marbles", "stickers", "books", "coins", "pencils", "cards", "shells", "stamps", "beads"]
+
+
+def synthetic_arithmetic(source: str, num_questions: int, min_steps: int, max_steps: int, max_operand: int,
+                         seed: int) -> list[dict]:
+    """Generate word problems whose answer is computed exactly; the same seed gives the same problems."""
+    rng = random.Random(f"{source}:{seed}")
+    records = []
+    for index in range(num_questions):
+        name, item = rng.choice(_NAMES), rng.choice(_ITEMS)
+        total = rng.randint(2, max_operand)
+        sentences = [f"{name} has {total} {item}."]
+        steps = []
+        for _ in range(rng.randint(min_steps, max_steps)):
+            operation = rng.choice(["gain", "lose", "multiply"] if total <= max_operand else ["gain", "lose"])
+            if operation == "lose" and total < 2:
+                operation = "gain"
+            if operation == "gain":
+                amount = rng.randint(1, max_operand)
+                sentences.append(rng.choice([f"Then {name} gets {amount} more {item}.",
+                                             f"A friend gives {name} {amount} {item}."]))
+                steps.append(f"{total} + {amount} = {total + amount}")
+                total += amount
+            elif operation == "lose":
+                amount = rng.randint(1, total - 1)
+                sentences.append(rng.choice([f"Then {name} gives away {amount} {item}.",
+                                             f"{name} loses {amount} {item}."]))
+                steps.append(f"{total} - {amount} = {total - amount}")
+                total -= amount
+            else:
+                factor = rng.randint(2, 4)
+                sentences.append(f"Then the number of {item} {name} has becomes {factor} times as large.")
+                steps.append(f"{total} * {factor} = {total * factor}")
+                total *= factor
+        sentences.append(f"How many {item} does {name} have now?")
+        solution = "\n".join(f"Step {i}: {step}" for i, step in enumerate(steps, start=1))
+        records.append({
+            "id": f"{source}-{index:06d}",
+            "source": source,
+            "question": " ".join(sentences),
+            "answer": str(total),
+            "solution": f"{solution}\nThe answer is {total}.",
+        })
+    return records
+
+
+def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
+    """Records and rejects of one configured data source."""
+    if spec["type"] == "synthetic_arithmetic":
+        return synthetic_arithmetic(spec["name"], spec["num_questions"], spec["min_steps"], spec["max_steps"],
+                                    spec["max_operand"], seed), []
+    if spec["type"] == "gsm8k":
+        return load_gsm8k(spec["path"], spec["name"], spec.get("limit"))
+    raise ValueError(f"unknown data source type {spec['type']!r}")
+
+
+def assign_splits(records: list[dict], splits: dict, rounds: int, seed: int) -> list[dict]:
+    """Shuffle with the seed and cut disjoint question splits: benchmark, seed, rollout_1..R, rest 'unused'."""
+    wanted = [("benchmark", splits["benchmark"]), ("seed", splits["seed"])]
+    wanted += [(f"rollout_{r}", splits["rollout_batch"]) for r in range(1, rounds + 1)]
+    needed = sum(size for _, size in wanted)
+    if needed > len(records):
+        raise ValueError(f"the splits need {needed} questions (data.splits, rollout.rounds) but the sources "
+                         f"give {len(records)}: add questions or shrink the splits")
+    shuffled = sorted(records, key=lambda r: r["id"])
+    random.Random(seed).shuffle(shuffled)
+    out, start = [], 0
+    for split, size in wanted:
+        out.extend({**record, "split": split} for record in shuffled[start:start + size])
+        start += size
+    out.extend({**record, "split": "unused"} for record in shuffled[start:])
+    return out

@@ -1,0 +1,116 @@
+"""One generation interface for every sampler of the DAG (generators, teacher, DPO, rollouts, evaluation).
+
+A backend takes chat conversations and SamplingParams and returns, per conversation, n Completions. A
+conversation whose last message is from the assistant is continued (prefill) rather than answered.
+`hf` (in-process transformers) is implemented here; vLLM and OpenAI-compatible servers plug in behind the
+same `GenerationBackend.generate` signature via `make_backend`.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int = 1
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    max_new_tokens: int = 128
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, sampling: dict, n: int = 1, seed: int = 0) -> "SamplingParams":
+        return cls(n=n, temperature=float(sampling["temperature"]), top_p=float(sampling["top_p"]),
+                   max_new_tokens=int(sampling["max_new_tokens"]), seed=seed)
+
+    def with_(self, **changes) -> "SamplingParams":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    num_tokens: int
+    finish_reason: str  # "stop" (end of turn) or "length" (max_new_tokens reached)
+
+
+class GenerationBackend(ABC):
+    @abstractmethod
+    def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
+        """For each conversation, params.n completions, in input order."""
+
+
+class HFBackend(GenerationBackend):
+    """Batched in-process transformers generation: prompts grouped by length, left padding, per-row stops."""
+
+    def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        self.model.eval()
+        self.batch_size = batch_size
+        self.progress = progress
+        eos = self.model.generation_config.eos_token_id
+        eos = [eos] if isinstance(eos, int) else list(eos or [])
+        if self.tokenizer.eos_token_id is not None:
+            eos.append(self.tokenizer.eos_token_id)
+        self.stop_ids = sorted(set(eos))
+        if not self.stop_ids:
+            raise ValueError(f"{model_dir}: neither the tokenizer nor generation_config names an end token")
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
+
+    def encode(self, conversation: list[dict]) -> list[int]:
+        continuing = conversation[-1]["role"] == "assistant"
+        return self.tokenizer.apply_chat_template(
+            conversation, tokenize=True, add_generation_prompt=not continuing,
+            continue_final_message=continuing, return_dict=False)
+
+    def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
+        torch = self.torch
+        encoded = [self.encode(c) for c in conversations]
+        units = sorted(((i, k) for i in range(len(encoded)) for k in range(params.n)),
+                       key=lambda u: (len(encoded[u[0]]), u))
+        results: dict[tuple[int, int], Completion] = {}
+        batches = [units[s:s + self.batch_size] for s in range(0, len(units), self.batch_size)]
+        bar = tqdm(total=len(units), desc="generate", unit="seq", disable=not self.progress)
+        for batch_index, batch in enumerate(batches):
+            width = max(len(encoded[i]) for i, _ in batch)
+            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, (i, _) in enumerate(batch):
+                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]):] = 1
+            torch.manual_seed(params.seed * 100003 + batch_index)
+            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p} \
+                if params.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+            with torch.inference_mode():
+                out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=params.max_new_tokens,
+                                          pad_token_id=self.pad_id, eos_token_id=self.stop_ids, **sampling)
+            for row, unit in enumerate(batch):
+                new = out[row, width:].tolist()
+                stop = next((pos for pos, tok in enumerate(new) if tok in self.stop_ids), None)
+                tokens = new if stop is None else new[:stop]
+                results[unit] = Completion(
+                    text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+                    num_tokens=len(tokens) + (0 if stop is None else 1),
+                    finish_reason="length" if stop is None else "stop")
+            bar.update(len(batch))
+        bar.close()
+        return [[results[(i, k)] for k in range(params.n)] for i in range(len(conversations))]
+
+
+def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
+    """The backend named in config 'generation.backend', loaded with the model in model_dir."""
+    if generation["backend"] == "hf":
+        return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=generation["dtype"])
+    raise ValueError(f"unknown generation backend {generation['backend']!r}")

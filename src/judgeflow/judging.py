@@ -1,0 +1,122 @@
+"""Sampling pairwise judgments and turning them into training data (SFT set, DPO pairs, rollout keeps)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+
+from judgeflow.generation import GenerationBackend, SamplingParams
+from judgeflow.templates import judge_prompt
+from judgeflow.verdicts import parse_pairwise
+
+ORDERS = ("original", "swapped")
+
+
+def prompts_for(items: list[dict], orders: tuple[str, ...], template_id: str, seed: int) -> list[dict]:
+    return [judge_prompt(item, order, template_id, seed) for item in items for order in orders]
+
+
+def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: SamplingParams,
+                     verdict_cue: str | None, model: str) -> list[dict]:
+    """params.n judgments per prompt, each parsed strictly.
+
+    With a verdict cue, a critique that ends without any verdict tag is continued once: the cue (e.g.
+    "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest. The
+    full text, cue included, is what gets parsed and what later stages train on.
+    """
+    conversations = [p["messages"] for p in prompts]
+    first = backend.generate(conversations, params)
+    texts = {(i, k): c.text for i, comps in enumerate(first) for k, c in enumerate(comps)}
+    tokens = {(i, k): c.num_tokens for i, comps in enumerate(first) for k, c in enumerate(comps)}
+    cued = []
+    if verdict_cue:
+        cued = [key for key, text in texts.items() if parse_pairwise(text).error == "no_verdict"]
+        continued = [conversations[i] + [{"role": "assistant", "content": texts[(i, k)].rstrip() + verdict_cue}]
+                     for i, k in cued]
+        if continued:
+            second = backend.generate(continued, params.with_(n=1, max_new_tokens=4, seed=params.seed + 1))
+            for key, comps in zip(cued, second):
+                texts[key] = texts[key].rstrip() + verdict_cue + comps[0].text
+                tokens[key] += comps[0].num_tokens
+    cued = set(cued)
+    judgments = []
+    for i, prompt in enumerate(prompts):
+        for k in range(params.n):
+            parsed = parse_pairwise(texts[(i, k)])
+            judgments.append({
+                "item_id": prompt["item_id"], "order": prompt["order"], "label": prompt["label"],
+                "template_id": prompt["template_id"], "sample": k, "model": model,
+                "messages": prompt["messages"], "text": texts[(i, k)], "verdict": parsed.verdict,
+                "parse_error": parsed.error, "correct": parsed.verdict == prompt["label"],
+                "num_tokens": tokens[(i, k)], "cue_used": (i, k) in cued,
+            })
+    return judgments
+
+
+def sft_example(judgment: dict) -> dict:
+    """A conversational prompt/completion row for TRL's SFTTrainer (completion-only loss)."""
+    return {"prompt": judgment["messages"], "completion": [{"role": "assistant", "content": judgment["text"]}],
+            "item_id": judgment["item_id"], "order": judgment["order"]}
+
+
+def split_teacher_judgments(items: list[dict], judgments: list[dict]) -> tuple[list[dict], list[dict], Counter]:
+    """RISE's filter: an item whose teacher judgments are correct in both orders goes to SFT (both orders
+    as examples); every other item goes to the DPO pool. Returns (sft examples, dpo pool items, reasons)."""
+    by_item = defaultdict(dict)
+    for judgment in judgments:
+        by_item[judgment["item_id"]][judgment["order"]] = judgment
+    sft, pool, reasons = [], [], Counter()
+    for item in items:
+        pair = by_item[item["id"]]
+        if all(pair[order]["correct"] for order in ORDERS):
+            sft.extend(sft_example(pair[order]) for order in ORDERS)
+            continue
+        if any(pair[order]["parse_error"] for order in ORDERS):
+            reasons["parse_error"] += 1
+        elif not any(pair[order]["correct"] for order in ORDERS):
+            reasons["wrong_in_both_orders"] += 1
+        else:
+            reasons["position_inconsistent"] += 1
+        pool.append(item)
+    return sft, pool, reasons
+
+
+def group_samples(judgments: list[dict]) -> dict[str, list[dict]]:
+    grouped = defaultdict(list)
+    for judgment in judgments:
+        grouped[judgment["item_id"]].append(judgment)
+    return grouped
+
+
+def dpo_pairs(judgments: list[dict], seed: int) -> tuple[list[dict], Counter]:
+    """One (correct, incorrect) judgment pair per item from its K samples; unparseable samples count as
+    incorrect (they teach the format). Items whose samples are all correct or all incorrect yield no pair."""
+    pairs, reasons = [], Counter()
+    for item_id, samples in sorted(group_samples(judgments).items()):
+        good = [s for s in samples if s["correct"]]
+        bad = [s for s in samples if not s["correct"]]
+        if not good or not bad:
+            reasons["all_samples_correct" if good else "no_correct_sample"] += 1
+            continue
+        rng = random.Random(f"{seed}:{item_id}")
+        chosen, rejected = rng.choice(good), rng.choice(bad)
+        pairs.append({"prompt": chosen["messages"],
+                      "chosen": [{"role": "assistant", "content": chosen["text"]}],
+                      "rejected": [{"role": "assistant", "content": rejected["text"]}],
+                      "item_id": item_id, "order": chosen["order"],
+                      "rejected_parse_error": rejected["parse_error"]})
+    return pairs, reasons
+
+
+def keep_one_correct(judgments: list[dict], seed: int) -> tuple[list[dict], Counter, dict[str, int]]:
+    """Rejection sampling: per item keep one correct judgment at random; items with none are dropped.
+    Returns (SFT examples, reasons for dropped items, histogram of correct samples per item)."""
+    kept, reasons, histogram = [], Counter(), Counter()
+    for item_id, samples in sorted(group_samples(judgments).items()):
+        good = [s for s in samples if s["correct"]]
+        histogram[f"{len(good)}/{len(samples)}"] += 1
+        if not good:
+            reasons["no_correct_sample"] += 1
+            continue
+        kept.append(sft_example(random.Random(f"{seed}:{item_id}").choice(good)))
+    return kept, reasons, dict(sorted(histogram.items()))

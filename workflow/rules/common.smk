@@ -1,0 +1,53 @@
+# Config loading, validation and the path helpers every rule uses.
+
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from judgeflow.config import ConfigError, select, stage_models, validate_config  # noqa: E402
+
+try:
+    validate_config(config)
+except ConfigError as error:
+    raise WorkflowError(str(error))
+
+RESULTS = f"results/{config['experiment']}"
+LOGS = f"{RESULTS}/logs"
+ENV = "../../environment.yml"
+THREADS = config["threads"]
+STAGE_MODELS = stage_models(config)
+ROUNDS = config["rollout"]["rounds"]
+
+
+wildcard_constraints:
+    model="base|sft|dpo|round_[0-9]+",
+    name="[A-Za-z0-9][A-Za-z0-9_-]*",
+    round="[0-9]+",
+
+
+def settings(*keys):
+    """The config slice a rule's script reads; as a param it re-runs the rule when these settings change."""
+    return select(config, *keys)
+
+
+def base_model_dir(name=None):
+    return f"resources/models/{name or config['base_model']}"
+
+
+def model_dir(model):
+    """Folder of a model of the run: base, sft, dpo or round_<r>."""
+    return base_model_dir() if model == "base" else f"{RESULTS}/models/{model}"
+
+
+def previous_model(round_index):
+    return "dpo" if int(round_index) == 1 else f"round_{int(round_index) - 1}"
+
+
+def report_outputs():
+    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".png")

@@ -1,0 +1,52 @@
+rule ingest:
+    output:
+        questions=f"{RESULTS}/data/questions.jsonl",
+        rejects=f"{RESULTS}/data/ingest_rejects.jsonl",
+        summary=f"{RESULTS}/data/ingest_summary.json",
+    params:
+        cfg=settings("seed", "data", "rollout.rounds"),
+    log:
+        f"{LOGS}/ingest.log",
+    conda:
+        ENV
+    script:
+        "../scripts/ingest.py"
+
+
+rule generate_responses:
+    input:
+        questions=rules.ingest.output.questions,
+        model=base_model_dir("{name}"),
+    output:
+        responses=f"{RESULTS}/data/responses/{{name}}.jsonl",
+        summary=f"{RESULTS}/data/responses/{{name}}.summary.json",
+    params:
+        cfg=settings("seed", "generate", "generation"),
+    log:
+        f"{LOGS}/generate_responses/{{name}}.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/generate_responses.py"
+
+
+rule build_items:
+    input:
+        questions=rules.ingest.output.questions,
+        responses=expand(
+            f"{RESULTS}/data/responses/{{name}}.jsonl", name=config["generate"]["generators"]
+        ),
+    output:
+        pairs=f"{RESULTS}/data/pairs.jsonl",
+        verification=f"{RESULTS}/data/verification.jsonl",
+        rejects=f"{RESULTS}/data/build_items_rejects.jsonl",
+        summary=f"{RESULTS}/data/build_items_summary.json",
+    params:
+        cfg=settings("seed", "generate.include_reference_solution"),
+    log:
+        f"{LOGS}/build_items.log",
+    conda:
+        ENV
+    script:
+        "../scripts/build_items.py"

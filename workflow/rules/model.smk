@@ -1,0 +1,13 @@
+rule prepare_model:
+    output:
+        model=directory("resources/models/{name}"),
+        summary="resources/models/{name}.summary.json",
+    params:
+        cfg=lambda w: settings("seed", "judge", f"models.{w.name}"),
+    log:
+        "resources/models/{name}.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/prepare_model.py"

@@ -1,0 +1,40 @@
+# Rollout round r samples from the model of round r-1 (round 0 is the DPO model) on the round's own batch.
+
+
+rule rollout_sample:
+    input:
+        pairs=rules.build_items.output.pairs,
+        model=lambda w: model_dir(previous_model(w.round)),
+    output:
+        samples=f"{RESULTS}/rollout/round_{{round}}/samples.jsonl",
+        kept=f"{RESULTS}/rollout/round_{{round}}/kept.jsonl",
+        summary=f"{RESULTS}/rollout/round_{{round}}/summary.json",
+    params:
+        cfg=settings("seed", "judge", "generation", "rollout.samples_per_item", "rollout.sampling"),
+        round=lambda w: int(w.round),
+    log:
+        f"{LOGS}/rollout_sample/round_{{round}}.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/rollout_sample.py"
+
+
+rule train_rollout:
+    input:
+        examples=rules.rollout_sample.output.kept,
+        init=lambda w: model_dir(previous_model(w.round)),
+    output:
+        model=directory(f"{RESULTS}/models/round_{{round}}"),
+        summary=f"{RESULTS}/models/round_{{round}}.summary.json",
+    params:
+        cfg=settings("seed", "rollout.training"),
+        training="rollout.training",
+    log:
+        f"{LOGS}/train_rollout/round_{{round}}.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/train_sft.py"

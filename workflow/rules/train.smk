@@ -1,0 +1,54 @@
+rule train_sft:
+    input:
+        examples=rules.annotate.output.sft,
+        init=model_dir("base"),
+    output:
+        model=directory(f"{RESULTS}/models/sft"),
+        summary=f"{RESULTS}/models/sft.summary.json",
+    params:
+        cfg=settings("seed", "sft"),
+        training="sft",
+    log:
+        f"{LOGS}/train_sft.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/train_sft.py"
+
+
+rule dpo_sample:
+    input:
+        pool=rules.annotate.output.dpo_pool,
+        model=rules.train_sft.output.model,
+    output:
+        samples=f"{RESULTS}/dpo/samples.jsonl",
+        pairs=f"{RESULTS}/dpo/pairs.jsonl",
+        summary=f"{RESULTS}/dpo/summary.json",
+    params:
+        cfg=settings("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling"),
+    log:
+        f"{LOGS}/dpo_sample.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/dpo_sample.py"
+
+
+rule train_dpo:
+    input:
+        pairs=rules.dpo_sample.output.pairs,
+        init=rules.train_sft.output.model,
+    output:
+        model=directory(f"{RESULTS}/models/dpo"),
+        summary=f"{RESULTS}/models/dpo.summary.json",
+    params:
+        cfg=settings("seed", "dpo.beta", "dpo.nll_weight", "dpo.training"),
+    log:
+        f"{LOGS}/train_dpo.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/train_dpo.py"
