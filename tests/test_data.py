@@ -1,0 +1,82 @@
+import json
+import re
+
+import pytest
+
+from conftest import REPO, SHARED_DATA
+from judgeflow import data
+
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+@pytest.mark.parametrize("text,expected,method", [
+    ("so 12 + 7 = 19. The answer is 19.", "19", "marker"),
+    ("Step 1: 3*4 = 12\n#### 1,200", "1200", "marker"),
+    ("the result is \\boxed{42}", "42", "marker"),
+    ("The answer is 5. Wait, the answer is 6.", "6", "marker"),
+    ("I think it is 3 and then 14.0", "14", "last_number"),
+    ("The answer is $7.50.", "7.5", "marker"),
+    ("I cannot tell.", None, "none"),
+])
+def test_extract_answer(text, expected, method):
+    assert data.extract_answer(text) == (expected, method)
+
+
+def test_grade():
+    assert data.grade("12 + 2 = 14. The answer is 14.", "14")["correct"]
+    assert not data.grade("The answer is 13.", "14")["correct"]
+    assert data.grade("no idea", "14") == {"extracted": None, "method": "none", "correct": False}
+
+
+def test_gsm8k_real_files_load_with_their_counts():
+    for name, rows in [("train.jsonl", 7473), ("test.jsonl", 1319)]:
+        records, rejects = data.load_gsm8k(SHARED_DATA / "gsm8k" / name, "gsm8k")
+        assert (len(records), len(rejects)) == (rows, 0)
+    first = records[0]
+    raw = json.loads((SHARED_DATA / "gsm8k" / "test.jsonl").read_text().splitlines()[0])
+    assert first["question"] == raw["question"].strip()
+    assert first["answer"] == raw["answer"].split("####")[-1].strip().replace(",", "")
+    assert "<<" not in first["solution"] and first["solution"].endswith(f"The answer is {first['answer']}.")
+
+
+def test_gsm8k_malformed_rows_go_to_rejects_with_file_line_field():
+    records, rejects = data.load_gsm8k(FIXTURES / "gsm8k_malformed.jsonl", "fx")
+    assert [r["answer"] for r in records] == ["5", "1250"]
+    assert [r["id"] for r in records] == ["fx-000001", "fx-000006"]
+    assert [r["line"] for r in rejects] == [2, 3, 4]
+    assert "gsm8k_malformed.jsonl:2: field 'answer' has no '#### <number>'" in rejects[0]["reason"]
+    assert "not valid JSON" in rejects[1]["reason"]
+    assert "field 'question' is missing" in rejects[2]["reason"]
+
+
+def _replay(solution: str) -> int:
+    value = None
+    for a, op, b, result in re.findall(r"Step \d+: (\d+) ([-+*]) (\d+) = (\d+)", solution):
+        a, b, result = int(a), int(b), int(result)
+        assert value is None or a == value, "each step continues from the previous result"
+        assert result == {"+": a + b, "-": a - b, "*": a * b}[op]
+        value = result
+    return value
+
+
+def test_synthetic_arithmetic_is_exact_and_seeded():
+    first = data.synthetic_arithmetic("arith", 50, 2, 4, 20, seed=7)
+    assert first == data.synthetic_arithmetic("arith", 50, 2, 4, 20, seed=7)
+    assert first != data.synthetic_arithmetic("arith", 50, 2, 4, 20, seed=8)
+    assert len({r["id"] for r in first}) == 50
+    for record in first:
+        steps = record["solution"].count("Step ")
+        assert 2 <= steps <= 4
+        assert _replay(record["solution"]) == int(record["answer"]) >= 0
+        assert data.grade(record["solution"], record["answer"])["correct"]
+
+
+def test_assign_splits_disjoint_and_sized():
+    records = data.synthetic_arithmetic("a", 30, 1, 2, 9, seed=1)
+    out = data.assign_splits(records, {"benchmark": 5, "seed": 10, "rollout_batch": 4}, rounds=2, seed=3)
+    counts = {s: sum(r["split"] == s for r in out) for s in {r["split"] for r in out}}
+    assert counts == {"benchmark": 5, "seed": 10, "rollout_1": 4, "rollout_2": 4, "unused": 7}
+    assert len({r["id"] for r in out}) == 30
+    assert out == data.assign_splits(list(reversed(records)), {"benchmark": 5, "seed": 10, "rollout_batch": 4}, 2, 3)
+    with pytest.raises(ValueError, match="need 31 questions"):
+        data.assign_splits(records, {"benchmark": 5, "seed": 10, "rollout_batch": 8}, rounds=2, seed=3)

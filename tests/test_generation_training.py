@@ -1,0 +1,85 @@
+"""The real transformers backend and TRL trainers, on the tiny model (seconds)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from judgeflow.generation import HFBackend, SamplingParams
+from judgeflow.training import EmptyTrainingSet, train_dpo, train_sft
+
+CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
+                 [{"role": "user", "content": "Ben has 5 books. Then Ben gets 2 more books. How many?"}],
+                 [{"role": "user", "content": "Hi"}]]
+
+
+def test_hf_backend_records_and_seeding(tiny_model_dir):
+    backend = HFBackend(tiny_model_dir, batch_size=4, progress=False)
+    params = SamplingParams(n=3, temperature=1.0, top_p=1.0, max_new_tokens=12, seed=5)
+    out = backend.generate(CONVERSATIONS, params)
+    assert [len(c) for c in out] == [3, 3, 3]
+    for completion in (c for comps in out for c in comps):
+        assert isinstance(completion.text, str)
+        assert 1 <= completion.num_tokens <= 12
+        assert completion.finish_reason in ("stop", "length")
+        assert completion.finish_reason == "stop" or completion.num_tokens == 12
+    assert backend.generate(CONVERSATIONS, params) == out
+    greedy = SamplingParams(n=1, temperature=0.0, max_new_tokens=12)
+    alone = backend.generate(CONVERSATIONS[:1], greedy)
+    batched = backend.generate(CONVERSATIONS, greedy)
+    assert alone[0] == batched[0], "left padding must not change a greedy continuation"
+
+
+def test_hf_backend_continues_a_prefilled_assistant_turn(tiny_model_dir):
+    backend = HFBackend(tiny_model_dir, batch_size=2, progress=False)
+    prefix = "Response A ends with the correct total.\nVerdict: [["
+    convo = CONVERSATIONS[0] + [{"role": "assistant", "content": prefix}]
+    ids = backend.encode(convo)
+    assert backend.tokenizer.decode(ids).endswith(prefix)
+    assert backend.tokenizer.eos_token_id not in ids[-3:]
+
+
+def _weights(folder):
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+def _sft_rows(n):
+    return [{"prompt": [{"role": "user", "content": f"Is {i} even?"}],
+             "completion": [{"role": "assistant", "content": f"{'Yes' if i % 2 == 0 else 'No'}.\n[[A]]"}]}
+            for i in range(n)]
+
+
+TCFG = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 2, "gradient_accumulation_steps": 1, "max_length": 64,
+        "lr_scheduler": "cosine", "warmup_ratio": 0.0,
+        "lora": {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"}}
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_sft_trains_and_saves_a_plain_model(tiny_model_dir, tmp_path, lora):
+    tcfg = {**TCFG, "lora": {**TCFG["lora"], "enabled": lora}}
+    result = train_sft(tiny_model_dir, _sft_rows(4), tmp_path / "sft", tcfg, seed=0)
+    assert result["steps"] == 2 and result["first_loss"] > 0
+    before, after = _weights(tiny_model_dir), _weights(tmp_path / "sft")
+    assert before.keys() == after.keys(), "LoRA adapters are merged: same tensors as the base"
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert not (tmp_path / "sft.work").exists()
+
+
+def test_dpo_with_nll_term_trains(tiny_model_dir, tmp_path):
+    pairs = [{"prompt": [{"role": "user", "content": f"Which is right for {i}?"}],
+              "chosen": [{"role": "assistant", "content": "A is right.\n[[A]]"}],
+              "rejected": [{"role": "assistant", "content": "B is right.\n[[B]]"}]} for i in range(4)]
+    result = train_dpo(tiny_model_dir, pairs, tmp_path / "dpo", TCFG, beta=0.1, nll_weight=0.5, seed=0)
+    assert result["steps"] == 2
+    logged = [e for e in result["log_history"] if "loss" in e]
+    assert logged and all(e["loss"] > 0 for e in logged)
+    before, after = _weights(tiny_model_dir), _weights(tmp_path / "dpo")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_empty_training_sets_fail_clearly(tiny_model_dir, tmp_path):
+    with pytest.raises(EmptyTrainingSet, match="no training examples"):
+        train_sft(tiny_model_dir, [], tmp_path / "x", TCFG, 0)
+    with pytest.raises(EmptyTrainingSet, match="no preference pairs"):
+        train_dpo(tiny_model_dir, [], tmp_path / "y", TCFG, 0.1, 0.2, 0)

@@ -1,0 +1,100 @@
+from collections import Counter
+
+from judgeflow.generation import Completion, GenerationBackend, SamplingParams
+from judgeflow.judging import dpo_pairs, keep_one_correct, sample_judgments, split_teacher_judgments
+from judgeflow.pairs import build_items
+
+
+def _question(qid, split="seed"):
+    return {"id": qid, "split": split, "source": "s", "question": f"{qid}?", "answer": "4",
+            "solution": "2+2=4\nThe answer is 4."}
+
+
+def _response(qid, k, correct):
+    return {"id": f"{qid}-g-{k}", "question_id": qid, "generator": "g", "text": f"{qid} answer {k}",
+            "correct": correct}
+
+
+def test_build_items_pairs_and_rejects():
+    questions = [_question("q1"), _question("q2"), _question("q3"), _question("q4", "unused")]
+    responses = [_response("q1", 0, True), _response("q1", 1, False),
+                 _response("q2", 0, True), _response("q2", 1, True),
+                 _response("q3", 0, False), _response("q4", 0, False)]
+    items, verification, rejects = build_items(questions, responses, include_reference=False, seed=0)
+    assert [i["question_id"] for i in items] == ["q1"]
+    assert items[0]["chosen"] == "q1 answer 0" and items[0]["rejected"] == "q1 answer 1"
+    assert [(r["question_id"], r["reason"]) for r in rejects] == [("q2", "no_incorrect_response"),
+                                                                  ("q3", "no_correct_response")]
+    assert Counter(v["label"] for v in verification) == Counter({"yes": 3, "no": 2})
+    with_ref, _, rejects = build_items(questions, responses, include_reference=True, seed=0)
+    assert sorted(i["question_id"] for i in with_ref) == ["q1", "q3"]
+    q3 = next(i for i in with_ref if i["question_id"] == "q3")
+    assert q3["chosen_origin"] == "reference" and q3["chosen"].endswith("The answer is 4.")
+    assert [r["reason"] for r in rejects] == ["no_incorrect_response"]
+
+
+def _judgment(item, order, verdict, label, sample=0):
+    return {"item_id": item, "order": order, "verdict": verdict, "label": label, "correct": verdict == label,
+            "parse_error": None if verdict else "no_verdict", "messages": [{"role": "user", "content": item}],
+            "text": f"{item} {order} {sample} [[{verdict}]]", "sample": sample}
+
+
+def test_split_teacher_judgments():
+    items = [{"id": i} for i in ("both", "one", "none", "unparsed")]
+    judgments = [_judgment("both", "original", "A", "A"), _judgment("both", "swapped", "B", "B"),
+                 _judgment("one", "original", "A", "A"), _judgment("one", "swapped", "A", "B"),
+                 _judgment("none", "original", "B", "A"), _judgment("none", "swapped", "A", "B"),
+                 _judgment("unparsed", "original", None, "A"), _judgment("unparsed", "swapped", "B", "B")]
+    sft, pool, reasons = split_teacher_judgments(items, judgments)
+    assert [(e["item_id"], e["order"]) for e in sft] == [("both", "original"), ("both", "swapped")]
+    assert sft[0]["completion"] == [{"role": "assistant", "content": "both original 0 [[A]]"}]
+    assert [i["id"] for i in pool] == ["one", "none", "unparsed"]
+    assert reasons == Counter(position_inconsistent=1, wrong_in_both_orders=1, parse_error=1)
+
+
+def test_dpo_pairs_and_keep_one_correct():
+    samples = [_judgment("mixed", "original", v, "A", k) for k, v in enumerate(["A", "B", None, "A"])]
+    samples += [_judgment("allgood", "original", "B", "B", k) for k in range(4)]
+    samples += [_judgment("allbad", "original", "A", "B", k) for k in range(4)]
+    pairs, reasons = dpo_pairs(samples, seed=0)
+    assert [p["item_id"] for p in pairs] == ["mixed"]
+    assert pairs[0]["chosen"][0]["content"].endswith("[[A]]")
+    assert not pairs[0]["rejected"][0]["content"].endswith("[[A]]")
+    assert reasons == Counter(all_samples_correct=1, no_correct_sample=1)
+    assert dpo_pairs(samples, seed=0) == (pairs, reasons)
+
+    kept, reasons, histogram = keep_one_correct(samples, seed=0)
+    assert sorted(k["item_id"] for k in kept) == ["allgood", "mixed"]
+    assert all(k["completion"][0]["content"].endswith(("[[A]]", "[[B]]")) for k in kept)
+    assert next(k for k in kept if k["item_id"] == "mixed")["completion"][0]["content"].endswith("[[A]]")
+    assert reasons == Counter(no_correct_sample=1)
+    assert histogram == {"0/4": 1, "2/4": 1, "4/4": 1}
+
+
+class ScriptedBackend(GenerationBackend):
+    """Answers from a script, and records what it was asked (to check the verdict-cue continuation)."""
+
+    def __init__(self, first, second):
+        self.replies, self.calls = [first, second], []
+
+    def generate(self, conversations, params):
+        self.calls.append((conversations, params))
+        texts = self.replies[len(self.calls) - 1]
+        return [[Completion(texts[i], 3, "stop")] for i in range(len(conversations))]
+
+
+def test_sample_judgments_continues_after_the_verdict_cue():
+    prompts = [{"item_id": f"i{n}", "order": "original", "label": "A", "template_id": "t",
+                "messages": [{"role": "user", "content": f"judge {n}"}]} for n in range(3)]
+    backend = ScriptedBackend(["A is right.\n[[A]]", "B is right. ", "both [[A]] [[B]]"], ["B]] done"])
+    out = sample_judgments(backend, prompts, SamplingParams(max_new_tokens=50, seed=3), "\nVerdict: [[", "m")
+    assert [j["verdict"] for j in out] == ["A", "B", None]
+    assert [j["correct"] for j in out] == [True, False, False]
+    assert out[1]["text"] == "B is right.\nVerdict: [[B]] done" and out[1]["cue_used"]
+    assert out[2]["parse_error"] == "conflicting_verdicts" and not out[2]["cue_used"]
+    continued, params = backend.calls[1]
+    assert continued == [[{"role": "user", "content": "judge 1"},
+                          {"role": "assistant", "content": "B is right.\nVerdict: [["}]]
+    assert params.n == 1 and params.max_new_tokens == 4
+    strict = sample_judgments(ScriptedBackend(["B is right. "], []), prompts[:1], SamplingParams(), None, "m")
+    assert strict[0]["parse_error"] == "no_verdict"
