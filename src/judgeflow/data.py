@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from fractions import Fraction
 from pathlib import Path
 
-from judgeflow.records import RecordError
+from judgeflow.records import RecordError, parse_json_object
 
 # ---------------------------------------------------------------------------------------------------------
 # Answers
@@ -83,12 +82,7 @@ def load_gsm8k(path: str | Path, source: str, limit: int | None = None) -> tuple
 
 def _gsm8k_record(line: str, path, line_number: int, source: str) -> dict:
     where = f"{path}:{line_number}"
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"{where}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(row, dict):
-        raise RecordError(f"{where}: expected a JSON object")
+    row = parse_json_object(line, where)
     for key in ("question", "answer"):
         if not isinstance(row.get(key), str) or not row[key].strip():
             raise RecordError(f"{where}: field '{key}' is missing or not a non-empty string")

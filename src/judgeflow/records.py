@@ -21,20 +21,21 @@ class RecordError(ValueError):
     """A malformed input row; the message names the file, the line and the field."""
 
 
+def parse_json_object(line: str, where: str) -> dict:
+    """One JSON-lines row; `where` ('file:line') prefixes the error."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{where}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(row, dict):
+        raise RecordError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
-    rows = []
     with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(f"{path}:{line_number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise RecordError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+        return [parse_json_object(line, f"{path}:{number}")
+                for number, line in enumerate(handle, start=1) if line.strip()]
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:

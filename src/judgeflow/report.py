@@ -50,7 +50,7 @@ def accuracy_figure(table: pd.DataFrame, path: str | Path, title: str, confidenc
     ax.set_xlabel("training stage")
     ax.set_ylabel(f"score on held-out pairs ({confidence:.0%} bootstrap CI)")
     ax.set_ylim(-0.02, 1.02)
-    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--", label="chance accuracy (0.5)")
     ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()

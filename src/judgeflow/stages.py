@@ -14,6 +14,7 @@ from judgeflow import data, judging, metrics, models, pairs, report, training
 from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
+from judgeflow.templates import SOLVE_PROMPT
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,7 @@ def generate_responses(config: dict, generator: str, questions: str, model_dir: 
         rows = [q for q in read_jsonl(questions) if q["split"] != "unused"]
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(gcfg["sampling"], n=gcfg["samples_per_question"], seed=config["seed"])
-        prompt = "{question}\nSolve it step by step and finish with: The answer is <number>."
-        outputs = backend.generate([[{"role": "user", "content": prompt.format(question=q["question"])}]
+        outputs = backend.generate([[{"role": "user", "content": SOLVE_PROMPT.format(question=q["question"])}]
                                     for q in rows], params)
         responses = []
         for question, completions in zip(rows, outputs):

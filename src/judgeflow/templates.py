@@ -20,6 +20,10 @@ TEMPLATES = {
 }
 
 
+# What the generator models are asked in generate-then-grade: the answer line is what data.extract_answer finds.
+SOLVE_PROMPT = "{question}\nSolve it step by step and finish with: The answer is <number>."
+
+
 def order_label(item_id: str, seed: int) -> str:
     """Which position holds the chosen response in the 'original' order: a seeded, balanced coin per item."""
     digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
