@@ -83,3 +83,11 @@ def test_empty_training_sets_fail_clearly(tiny_model_dir, tmp_path):
         train_sft(tiny_model_dir, [], tmp_path / "x", TCFG, 0)
     with pytest.raises(EmptyTrainingSet, match="no preference pairs"):
         train_dpo(tiny_model_dir, [], tmp_path / "y", TCFG, 0.1, 0.2, 0)
+
+
+def test_warmup_never_zeroes_a_short_run(tmp_path):
+    from judgeflow.training import _common_args
+
+    tcfg = {**TCFG, "warmup_ratio": 0.1, "batch_size": 4, "epochs": 2}
+    assert _common_args(tcfg, tmp_path, 0, rows=4)["warmup_steps"] == 0      # 2 steps: no warm-up step at lr 0
+    assert _common_args(tcfg, tmp_path, 0, rows=400)["warmup_steps"] == 20   # 200 steps: 10%

@@ -33,7 +33,9 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int) -> dict:
         output_dir=str(work_dir), num_train_epochs=tcfg["epochs"], learning_rate=tcfg["learning_rate"],
         per_device_train_batch_size=tcfg["batch_size"],
         gradient_accumulation_steps=tcfg["gradient_accumulation_steps"], lr_scheduler_type=tcfg["lr_scheduler"],
-        warmup_steps=math.ceil(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
+        # floor, not ceil: a warm-up step starts at learning rate 0, so a run of a few steps would otherwise
+        # spend its first step (all of a one-step run) not learning
+        warmup_steps=math.floor(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
         weight_decay=tcfg.get("weight_decay", 0.0),
         max_length=tcfg["max_length"], logging_steps=1, save_strategy="no", report_to=[], seed=seed,
         data_seed=seed, bf16=False, fp16=False, use_cpu=not _cuda(), dataloader_num_workers=0,
