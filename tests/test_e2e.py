@@ -96,6 +96,12 @@ def test_every_stage_output_follows_the_config(run_dir):
         kept = _summary(res / f"rollout/round_{r}/summary.json")
         assert kept["items_out"] + kept["rejected_total"] == len(batch)
         assert sum(kept["pass_rate_histogram"].values()) == len(batch)
+        rows = _rows(res / f"rollout/round_{r}/kept.jsonl")
+        rates = [row["pass_rate"] for row in rows]
+        assert rates == sorted(rates, reverse=True), "curriculum: K/K first"
+        direct = [row for row in rows if row["protocol"] == "direct"]
+        assert len(direct) == round(cfg["rollout"]["direct_judgment_share"] * len(rows))
+        assert all(re.fullmatch(r"\[\[[AB]\]\]", row["completion"][0]["content"]) for row in direct)
 
     models = ["base", "sft", "dpo"] + [f"round_{r}" for r in range(1, rounds + 1)]
     for model in models:

@@ -51,8 +51,8 @@ def _sft_rows(n):
 
 
 TCFG = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 2, "gradient_accumulation_steps": 1, "max_length": 64,
-        "lr_scheduler": "cosine", "warmup_ratio": 0.0,
-        "lora": {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"}}
+        "lr_scheduler": "cosine", "warmup_ratio": 0.0, "precision": "float32", "checkpoint_steps": 0,
+        "lora": {"enabled": True, "merge": True, "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"}}
 
 
 @pytest.mark.parametrize("lora", [True, False])
@@ -91,3 +91,63 @@ def test_warmup_never_zeroes_a_short_run(tmp_path):
     tcfg = {**TCFG, "warmup_ratio": 0.1, "batch_size": 4, "epochs": 2}
     assert _common_args(tcfg, tmp_path, 0, rows=4)["warmup_steps"] == 0      # 2 steps: no warm-up step at lr 0
     assert _common_args(tcfg, tmp_path, 0, rows=400)["warmup_steps"] == 20   # 200 steps: 10%
+
+
+def test_kept_adapter_is_small_and_loads_like_a_merged_model(tiny_model_dir, tmp_path):
+    from judgeflow.models import ADAPTER_POINTER, load_causal_lm
+
+    merged_cfg = TCFG
+    kept_cfg = {**TCFG, "lora": {**TCFG["lora"], "merge": False}}
+    train_sft(tiny_model_dir, _sft_rows(4), tmp_path / "merged", merged_cfg, seed=0)
+    result = train_sft(tiny_model_dir, _sft_rows(4), tmp_path / "kept", kept_cfg, seed=0)
+    assert result["adapter_only"]
+    kept = tmp_path / "kept"
+    assert (kept / ADAPTER_POINTER).exists() and not (kept / "model.safetensors").exists()
+    assert (kept / "adapter_model.safetensors").stat().st_size < (tmp_path / "merged/model.safetensors").stat().st_size
+    # a chain: an adapter trained on top of the kept adapter resolves both
+    train_sft(str(kept), _sft_rows(2), tmp_path / "kept2", kept_cfg, seed=1)
+    merged_model, _ = load_causal_lm(tmp_path / "merged")
+    kept_model, _ = load_causal_lm(kept)
+    for (name, a), (_, b) in zip(merged_model.state_dict().items(), kept_model.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-5), name
+    out = HFBackend(str(tmp_path / "kept2"), batch_size=2, progress=False).generate(
+        CONVERSATIONS[:1], SamplingParams(max_new_tokens=4))
+    assert out[0][0].num_tokens >= 1
+
+
+def test_bf16_mixed_precision_training_runs(tiny_model_dir, tmp_path):
+    result = train_sft(tiny_model_dir, _sft_rows(4), tmp_path / "bf16", {**TCFG, "precision": "bfloat16"}, seed=0)
+    assert result["steps"] == 2 and result["last_loss"] > 0
+    assert _weights(tmp_path / "bf16")["model.embed_tokens.weight"].dtype == torch.float32
+
+
+RESUME_ROWS = [{"prompt": [{"role": "user", "content": f"Is {i} even?"}],
+                "completion": [{"role": "assistant", "content": "Yes." if i % 2 == 0 else "No."}]} for i in range(8)]
+RESUME_TCFG = {**TCFG, "epochs": 6, "batch_size": 1, "checkpoint_steps": 4}
+TRAIN_SCRIPT = "import json, sys; from judgeflow.training import train_sft; " \
+               "train_sft(sys.argv[1], json.loads(sys.argv[3]), sys.argv[2], json.loads(sys.argv[4]), seed=0)"
+
+
+def test_training_killed_midway_resumes_from_its_last_checkpoint(tiny_model_dir, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "model"
+    work = tmp_path / "model.work"
+    proc = subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, tiny_model_dir, str(out), json.dumps(RESUME_ROWS),
+                             json.dumps(RESUME_TCFG)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(work.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline:
+        assert proc.poll() is None, "training finished before it could be killed: make it longer"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists(), "a killed job leaves no model folder behind"
+    assert sorted(work.glob("checkpoint-*"))
+    result = train_sft(tiny_model_dir, RESUME_ROWS, out, RESUME_TCFG, seed=0)
+    assert result["resumed_from"] is not None and "checkpoint-" in result["resumed_from"]
+    assert result["steps"] == 48, "finished all 6 epochs x 8 steps"
+    assert (out / "model.safetensors").exists() and not work.exists()

@@ -1,7 +1,9 @@
 from collections import Counter
 
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
-from judgeflow.judging import dpo_pairs, keep_one_correct, sample_judgments, split_teacher_judgments
+from judgeflow.judging import (curriculum_order, dpo_pairs, keep_one_correct, sample_judgments, shuffled,
+                               split_teacher_judgments, to_direct_judgments)
+from judgeflow.templates import judge_prompt
 from judgeflow.pairs import build_items
 
 
@@ -65,6 +67,7 @@ def test_dpo_pairs_and_keep_one_correct():
 
     kept, reasons, histogram = keep_one_correct(samples, seed=0)
     assert sorted(k["item_id"] for k in kept) == ["allgood", "mixed"]
+    assert {k["item_id"]: k["pass_rate"] for k in kept} == {"allgood": 1.0, "mixed": 0.5}
     assert all(k["completion"][0]["content"].endswith(("[[A]]", "[[B]]")) for k in kept)
     assert next(k for k in kept if k["item_id"] == "mixed")["completion"][0]["content"].endswith("[[A]]")
     assert reasons == Counter(no_correct_sample=1)
@@ -98,3 +101,41 @@ def test_sample_judgments_continues_after_the_verdict_cue():
     assert params.n == 1 and params.max_new_tokens == 4
     strict = sample_judgments(ScriptedBackend(["B is right. "], []), prompts[:1], SamplingParams(), None, "m")
     assert strict[0]["parse_error"] == "no_verdict"
+
+
+def test_curriculum_orders_by_pass_rate_easiest_first():
+    examples = [{"item_id": f"i{n}", "pass_rate": rate} for n, rate in enumerate([0.25, 1.0, 0.5, 1.0, 0.75, 0.25])]
+    ordered = curriculum_order(examples, seed=0)
+    assert [e["pass_rate"] for e in ordered] == [1.0, 1.0, 0.75, 0.5, 0.25, 0.25]
+    assert ordered == curriculum_order(examples, seed=0)
+    assert sorted(e["item_id"] for e in ordered) == sorted(e["item_id"] for e in examples)
+    ties = {tuple(e["item_id"] for e in curriculum_order(examples, seed=s)[:2]) for s in range(20)}
+    assert ties == {("i1", "i3"), ("i3", "i1")}, "ties are broken by the seed, not by input order"
+    assert sorted(map(str, shuffled(examples, 1))) == sorted(map(str, examples))
+
+
+def test_direct_judgment_conversion():
+    items = {f"q{n}": {"id": f"q{n}", "question": f"{n}+{n}?", "chosen": f"{2 * n}", "rejected": f"{2 * n + 1}"}
+             for n in range(10)}
+    examples = []
+    for item_id, item in items.items():
+        prompt = judge_prompt(item, "swapped", "pairwise_critique_en", seed=4)
+        examples.append({"item_id": item_id, "order": "swapped", "prompt": prompt["messages"], "pass_rate": 1.0,
+                         "completion": [{"role": "assistant", "content": f"Long critique.\n[[{prompt['label']}]]"}]})
+    out = to_direct_judgments(examples, items, share=0.3, template_id="pairwise_direct_en", prompt_seed=4, seed=9)
+    direct = [e for e in out if e["protocol"] == "direct"]
+    assert len(direct) == 3 and len(out) == 10
+    assert [e["item_id"] for e in out] == [e["item_id"] for e in examples], "order is kept"
+    for example in direct:
+        label = judge_prompt(items[example["item_id"]], "swapped", "pairwise_direct_en", 4)["label"]
+        assert example["completion"][0]["content"] == f"[[{label}]]"
+        assert "verdict only" in example["prompt"][-1]["content"]
+    assert all(e["completion"][0]["content"].startswith("Long critique") for e in out if e["protocol"] == "critique")
+    assert to_direct_judgments(examples, items, 0.0, "pairwise_direct_en", 4, 9) == [
+        {**e, "protocol": "critique"} for e in examples]
+    wrong = [{**examples[0], "completion": [{"role": "assistant", "content": "[[A]] [[B]]"}]}]
+    import pytest
+    with pytest.raises(ValueError, match="only correct judgments"):
+        to_direct_judgments(wrong, items, 1.0, "pairwise_direct_en", 4, 9)
+    with pytest.raises(ValueError, match="only correct judgments"):
+        to_direct_judgments(examples, items, 1.0, "pairwise_direct_en", prompt_seed=5, seed=9)

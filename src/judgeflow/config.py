@@ -91,11 +91,10 @@ def _cross_reference_problems(config: dict) -> list[str]:
             problems.append(f"config key 'generate.generators.{index}': '{name}' is not defined under 'models'")
     if config["teacher"]["model"] not in models:
         problems.append(f"config key 'teacher.model': '{config['teacher']['model']}' is not defined under 'models'")
-    if config["judge"]["template"] not in TEMPLATES:
-        problems.append(
-            f"config key 'judge.template': unknown template '{config['judge']['template']}'; "
-            f"known: {', '.join(sorted(TEMPLATES))}"
-        )
+    for key in ("template", "direct_template"):
+        if config["judge"][key] not in TEMPLATES:
+            problems.append(f"config key 'judge.{key}': unknown template '{config['judge'][key]}'; "
+                            f"known: {', '.join(sorted(TEMPLATES))}")
     names = [source["name"] for source in config["data"]["sources"]]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -52,11 +52,11 @@ class HFBackend(GenerationBackend):
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from judgeflow.models import load_causal_lm
 
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        self.model, self.tokenizer = load_causal_lm(model_dir, dtype)
         self.model.eval()
         self.batch_size = batch_size
         self.progress = progress

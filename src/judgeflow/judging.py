@@ -110,7 +110,8 @@ def dpo_pairs(judgments: list[dict], seed: int) -> tuple[list[dict], Counter]:
 
 def keep_one_correct(judgments: list[dict], seed: int) -> tuple[list[dict], Counter, dict[str, int]]:
     """Rejection sampling: per item keep one correct judgment at random; items with none are dropped.
-    Returns (SFT examples, reasons for dropped items, histogram of correct samples per item)."""
+    Returns (SFT examples with their item's pass rate, reasons for dropped items, histogram of correct
+    samples per item)."""
     kept, reasons, histogram = [], Counter(), Counter()
     for item_id, samples in sorted(group_samples(judgments).items()):
         good = [s for s in samples if s["correct"]]
@@ -118,5 +119,39 @@ def keep_one_correct(judgments: list[dict], seed: int) -> tuple[list[dict], Coun
         if not good:
             reasons["no_correct_sample"] += 1
             continue
-        kept.append(sft_example(random.Random(f"{seed}:{item_id}").choice(good)))
-    return kept, reasons, dict(sorted(histogram.items()))
+        example = sft_example(random.Random(f"{seed}:{item_id}").choice(good))
+        kept.append({**example, "pass_rate": len(good) / len(samples)})
+    return kept, reasons, dict(sorted(histogram.items(), key=lambda kv: tuple(map(int, kv[0].split("/")))))
+
+
+def curriculum_order(examples: list[dict], seed: int) -> list[dict]:
+    """FARE's continuous curriculum: easiest first (highest pass rate, K/K first); ties in seeded random order."""
+    rng = random.Random(seed)
+    keyed = [(-example["pass_rate"], rng.random(), example) for example in examples]
+    return [example for *_, example in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+def shuffled(examples: list[dict], seed: int) -> list[dict]:
+    out = list(examples)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def to_direct_judgments(examples: list[dict], items: dict[str, dict], share: float, template_id: str,
+                        prompt_seed: int, seed: int) -> list[dict]:
+    """Rewrite round(share * n) seeded-random examples as direct judgments: the prompt re-rendered with the
+    verdict-only protocol (same A/B placement: prompt_seed is the seed the judge prompts were made with),
+    the critique dropped, the completion just the (correct) verdict tag."""
+    chosen = set(random.Random(seed).sample(range(len(examples)), round(share * len(examples))))
+    out = []
+    for index, example in enumerate(examples):
+        if index not in chosen:
+            out.append({**example, "protocol": "critique"})
+            continue
+        prompt = judge_prompt(items[example["item_id"]], example["order"], template_id, prompt_seed)
+        verdict = parse_pairwise(example["completion"][0]["content"]).verdict
+        if verdict != prompt["label"]:
+            raise ValueError(f"item {example['item_id']}: only correct judgments become direct examples")
+        out.append({**example, "prompt": prompt["messages"], "protocol": "direct",
+                    "completion": [{"role": "assistant", "content": f"[[{verdict}]]"}]})
+    return out

@@ -8,7 +8,9 @@ short format pre-training, for tests).
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
+import os
 import random
 import shutil
 from pathlib import Path
@@ -23,9 +25,6 @@ CHATML_TEMPLATE = (
 
 def prepare_model(spec: dict, out_dir: str | Path, config: dict) -> dict:
     """Write the model folder; return facts for the stage summary."""
-    out_dir = Path(out_dir)
-    staging = out_dir.with_name(out_dir.name + ".preparing")
-    shutil.rmtree(staging, ignore_errors=True)
     if spec["source"] == "gguf_package":
         model, tokenizer = _from_gguf_package(spec["package"], spec["file"])
     elif spec["source"] == "hf":
@@ -37,14 +36,53 @@ def prepare_model(spec: dict, out_dir: str | Path, config: dict) -> dict:
         model, tokenizer = build_tiny_model(spec["tiny"], config)
     else:
         raise ValueError(f"unknown model source {spec['source']!r}")
+    save_model(model, tokenizer, out_dir)
+    return {"parameters": sum(p.numel() for p in model.parameters()), "source": spec["source"],
+            "architecture": type(model).__name__}
+
+
+ADAPTER_POINTER = "judgeflow_adapter.json"
+
+
+def save_model(model, tokenizer, out_dir: str | Path, adapter_of: str | None = None) -> None:
+    """Write a model folder atomically (staged, then renamed), so a killed job never leaves half of one.
+
+    With adapter_of, `model` is a PEFT model whose adapter alone is saved, with a pointer to the folder
+    of the model it was trained on."""
+    out_dir = Path(out_dir)
+    staging = out_dir.with_name(out_dir.name + ".saving")
+    shutil.rmtree(staging, ignore_errors=True)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
+    if adapter_of is not None:
+        # relative, so a results tree can be moved or synced to a cluster as a whole
+        init = os.path.relpath(Path(adapter_of).resolve(), out_dir.resolve())
+        (staging / ADAPTER_POINTER).write_text(json.dumps({"init": init}) + "\n")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
-    return {"parameters": sum(p.numel() for p in model.parameters()), "source": spec["source"],
-            "architecture": type(model).__name__}
+
+
+def load_causal_lm(folder: str | Path, dtype: str = "float32"):
+    """(model, tokenizer) from a model folder; an adapter-only folder is applied to the model it points to
+    (recursively) and merged in memory, so callers never see the difference."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    pointer = folder / ADAPTER_POINTER
+    if pointer.exists():
+        from peft import PeftModel
+
+        base, _ = load_causal_lm(folder / json.loads(pointer.read_text())["init"], dtype)
+        model = PeftModel.from_pretrained(base, folder).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
+    return model, tokenizer
 
 
 def _from_gguf_package(package: str, filename: str):

@@ -112,10 +112,11 @@ def _judgment_stats(judgments: list[dict]) -> dict:
 
 
 def train_sft(config: dict, examples_paths: list[str], init_dir: str, out_dir: str, tcfg: dict, summary: str,
-              log_path: str, threads: int, stage_name: str) -> None:
+              log_path: str, threads: int, stage_name: str, shuffle: bool = True) -> None:
+    """SFT from prompt/completion files; shuffle=False keeps their order (the rollout curriculum)."""
     with stage(stage_name, config, summary, log_path, threads) as s:
         examples = [row for path in examples_paths for row in read_jsonl(path)]
-        result = training.train_sft(init_dir, examples, out_dir, tcfg, config["seed"])
+        result = training.train_sft(init_dir, examples, out_dir, tcfg, config["seed"], shuffle=shuffle)
         s.items_in = s.items_out = len(examples)
         s.extra.update(init_model=init_dir, **result)
 
@@ -156,18 +157,25 @@ def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summar
 
 def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: str, samples_out: str,
                    kept_out: str, summary: str, log_path: str, threads: int) -> None:
-    """Round r: K judgments per item of the round's fresh batch; keep one correct per item (rejection sampling)."""
+    """Round r: K judgments per item of the round's fresh batch from the previous model; keep one correct
+    per item (rejection sampling), order by the curriculum, rewrite a share as direct judgments."""
     rcfg = config["rollout"]
+    seed = config["seed"] + round_index
     with stage("rollout_sample", config, summary, log_path, threads) as s:
         items = _split(items_path, f"rollout_{round_index}")
         samples = sample_for_training(config, items, model_dir, rcfg["samples_per_item"], rcfg["sampling"],
                                       f"round_{round_index - 1}" if round_index > 1 else "dpo")
-        kept, reasons, histogram = judging.keep_one_correct(samples, config["seed"] + round_index)
+        kept, reasons, histogram = judging.keep_one_correct(samples, seed)
         for reason, count in reasons.items():
             s.reject(reason, count)
+        kept = judging.curriculum_order(kept, seed) if rcfg["curriculum"] else judging.shuffled(kept, seed)
+        kept = judging.to_direct_judgments(kept, {item["id"]: item for item in items},
+                                           rcfg["direct_judgment_share"], config["judge"]["direct_template"],
+                                           prompt_seed=config["seed"], seed=seed)
         write_jsonl(samples_out, samples)
         s.items_in, s.items_out = len(items), write_jsonl(kept_out, kept)
-        s.extra.update(round=round_index, pass_rate_histogram=histogram, judgment_stats=_judgment_stats(samples))
+        s.extra.update(round=round_index, pass_rate_histogram=histogram, judgment_stats=_judgment_stats(samples),
+                       curriculum=rcfg["curriculum"], protocols=dict(Counter(k["protocol"] for k in kept)))
 
 
 def evaluate(config: dict, model: str, stage_index: int, items_path: str, model_dir: str, judgments_out: str, metrics_out: str,

@@ -17,6 +17,17 @@ TEMPLATES = {
             "End with your verdict on its own line: [[A]] if Response A is better, [[B]] if Response B is better."
         ),
     },
+    # Direct judgment (FARE): the verdict alone, no critique; cheaper at inference time.
+    "pairwise_direct_en": {
+        "system": "You are a careful, impartial judge of answers to questions.",
+        "user": (
+            "Decide which response answers the question correctly.\n\n"
+            "[Question]\n{question}\n\n"
+            "[Response A]\n{response_a}\n\n"
+            "[Response B]\n{response_b}\n\n"
+            "Reply with the verdict only: [[A]] if Response A is better, [[B]] if Response B is better."
+        ),
+    },
 }
 
 

@@ -1,7 +1,8 @@
-"""SFT and DPO (+ NLL) with TRL, LoRA or full fine-tuning; the result is always a plain model folder.
+"""SFT and DPO (+ NLL) with TRL, LoRA or full fine-tuning, checkpointed and resumable.
 
-LoRA adapters are merged into the weights before saving, so the next stage and every sampler load a model
-folder the same way whatever the training mode was.
+A stage's model folder holds either full weights (full fine-tuning, or LoRA merged into the weights) or,
+with `lora.merge: false`, only the adapter plus a pointer to the model it was trained on; every sampler and
+the next stage load either kind through `judgeflow.models.load_causal_lm`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import math
 import shutil
 from pathlib import Path
+
+from judgeflow.models import load_causal_lm, save_model
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +30,9 @@ def _peft_config(lora: dict):
                       target_modules=lora["target_modules"], task_type="CAUSAL_LM")
 
 
-def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int) -> dict:
+def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
+    checkpoint_steps = tcfg.get("checkpoint_steps", 0)
     return dict(
         output_dir=str(work_dir), num_train_epochs=tcfg["epochs"], learning_rate=tcfg["learning_rate"],
         per_device_train_batch_size=tcfg["batch_size"],
@@ -37,9 +41,13 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int) -> dict:
         # spend its first step (all of a one-step run) not learning
         warmup_steps=math.floor(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
         weight_decay=tcfg.get("weight_decay", 0.0),
-        max_length=tcfg["max_length"], logging_steps=1, save_strategy="no", report_to=[], seed=seed,
-        data_seed=seed, bf16=False, fp16=False, use_cpu=not _cuda(), dataloader_num_workers=0,
-        disable_tqdm=False,
+        max_length=tcfg["max_length"], logging_steps=1, report_to=[], seed=seed, data_seed=seed,
+        save_strategy="steps" if checkpoint_steps else "no", save_steps=checkpoint_steps or 500,
+        save_total_limit=2 if checkpoint_steps else None,
+        bf16=tcfg.get("precision", "float32") == "bfloat16", fp16=False, use_cpu=not _cuda(),
+        dataloader_num_workers=0, disable_tqdm=False,
+        # the curriculum keeps the order it was given; everything else is shuffled with the seed
+        train_sampling_strategy="random" if shuffle else "sequential",
     )
 
 
@@ -49,36 +57,44 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _load(init_dir: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def last_checkpoint(work_dir: Path) -> str | None:
+    """The newest complete Trainer checkpoint in work_dir (a killed job's leftovers), if any."""
+    from transformers.trainer_utils import get_last_checkpoint
 
-    tokenizer = AutoTokenizer.from_pretrained(init_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(init_dir)
-    return model, tokenizer
+    return get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
 
 
-def _finish(trainer, tokenizer, out_dir: str | Path, work_dir: Path, lora_enabled: bool) -> dict:
+def _run(trainer, work_dir: Path) -> str | None:
+    resume = last_checkpoint(work_dir)
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    return resume
+
+
+def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Path, lora: dict,
+            resumed_from: str | None) -> dict:
     model = trainer.model
-    if lora_enabled:
+    adapter_only = lora["enabled"] and not lora.get("merge", True)
+    if lora["enabled"] and not adapter_only:
         model = model.merge_and_unload()
-    out_dir = Path(out_dir)
-    staging = out_dir.with_name(out_dir.name + ".saving")
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    save_model(model, tokenizer, out_dir, adapter_of=init_dir if adapter_only else None)
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
     shutil.rmtree(work_dir, ignore_errors=True)
-    return {"steps": trainer.state.global_step,
+    return {"steps": trainer.state.global_step, "resumed_from": resumed_from, "adapter_only": adapter_only,
             "first_loss": history[0]["loss"] if history else None,
             "last_loss": history[-1]["loss"] if history else None,
-            "log_history": trainer.state.log_history}
+            "train_tokens_per_second": _throughput(trainer), "log_history": trainer.state.log_history}
 
 
-def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: dict, seed: int) -> dict:
+def _throughput(trainer) -> float | None:
+    tokens = trainer.state.num_input_tokens_seen
+    runtime = next((e["train_runtime"] for e in trainer.state.log_history if "train_runtime" in e), None)
+    return round(tokens / runtime, 2) if tokens and runtime else None
+
+
+def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: dict, seed: int,
+              shuffle: bool = True) -> dict:
     """Supervised fine-tuning on prompt/completion conversations (loss on the completion only)."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -86,14 +102,15 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     if not examples:
         raise EmptyTrainingSet(f"no training examples for {out_dir}: the stage before kept none; see its "
                                "summary.json and enlarge the data or change the sampling settings")
-    model, tokenizer = _load(init_dir)
+    model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     dataset = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
-    args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples)), completion_only_loss=True)
+    args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle), completion_only_loss=True,
+                     shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_peft_config(tcfg["lora"]))
-    trainer.train()
-    return _finish(trainer, tokenizer, out_dir, work_dir, tcfg["lora"]["enabled"])
+    resumed = _run(trainer, work_dir)
+    return _finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed)
 
 
 def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict, beta: float,
@@ -107,13 +124,14 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
     if not pairs:
         raise EmptyTrainingSet(f"no preference pairs for {out_dir}: no item had both a correct and an "
                                "incorrect sampled judgment; see the sampling stage's summary.json")
-    model, tokenizer = _load(init_dir)
+    model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     dataset = Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs])
     loss = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, nll_weight]} if nll_weight > 0 \
         else {"loss_type": ["sigmoid"]}
-    args = DPOConfig(**_common_args(tcfg, work_dir, seed, len(pairs)), beta=beta, **loss)
+    args = DPOConfig(**_common_args(tcfg, work_dir, seed, len(pairs)), beta=beta,
+                     include_num_input_tokens_seen="non_padding", **loss)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_peft_config(tcfg["lora"]))
-    trainer.train()
-    return _finish(trainer, tokenizer, out_dir, work_dir, tcfg["lora"]["enabled"])
+    resumed = _run(trainer, work_dir)
+    return _finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed)

@@ -49,5 +49,10 @@ def previous_model(round_index):
     return "dpo" if int(round_index) == 1 else f"round_{int(round_index) - 1}"
 
 
+def rollout_init(round_index):
+    """Where round r's training starts: round r-1 (rollout.init: previous) or the round-0 model (seed)."""
+    return model_dir("dpo" if config["rollout"]["init"] == "seed" else previous_model(round_index))
+
+
 def report_outputs():
     return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".png")

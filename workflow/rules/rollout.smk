@@ -1,4 +1,5 @@
-# Rollout round r samples from the model of round r-1 (round 0 is the DPO model) on the round's own batch.
+# Rollout round r samples from the model of round r-1 (round 0 is the DPO model) on the round's own batch
+# and trains from round r-1 (rollout.init: previous, FARE) or from the round-0 model (seed, STE).
 
 
 rule rollout_sample:
@@ -10,7 +11,15 @@ rule rollout_sample:
         kept=f"{RESULTS}/rollout/round_{{round}}/kept.jsonl",
         summary=f"{RESULTS}/rollout/round_{{round}}/summary.json",
     params:
-        cfg=settings("seed", "judge", "generation", "rollout.samples_per_item", "rollout.sampling"),
+        cfg=settings(
+            "seed",
+            "judge",
+            "generation",
+            "rollout.samples_per_item",
+            "rollout.sampling",
+            "rollout.curriculum",
+            "rollout.direct_judgment_share",
+        ),
         round=lambda w: int(w.round),
     log:
         f"{LOGS}/rollout_sample/round_{{round}}.log",
@@ -24,13 +33,14 @@ rule rollout_sample:
 rule train_rollout:
     input:
         examples=rules.rollout_sample.output.kept,
-        init=lambda w: model_dir(previous_model(w.round)),
+        init=lambda w: rollout_init(w.round),
     output:
         model=directory(f"{RESULTS}/models/round_{{round}}"),
         summary=f"{RESULTS}/models/round_{{round}}.summary.json",
     params:
-        cfg=settings("seed", "rollout.training"),
+        cfg=settings("seed", "rollout.training", "rollout.init"),
         training="rollout.training",
+        shuffle=not config["rollout"]["curriculum"],
     log:
         f"{LOGS}/train_rollout/round_{{round}}.log",
     threads: THREADS

@@ -8,6 +8,7 @@ rule train_sft:
     params:
         cfg=settings("seed", "sft"),
         training="sft",
+        shuffle=True,
     log:
         f"{LOGS}/train_sft.log",
     threads: THREADS
