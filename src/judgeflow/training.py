@@ -89,7 +89,8 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
 
 def _throughput(trainer) -> float | None:
     tokens = trainer.state.num_input_tokens_seen
-    runtime = next((e["train_runtime"] for e in trainer.state.log_history if "train_runtime" in e), None)
+    # every log entry carries the running train_runtime; the last one is the whole run's
+    runtime = next((e["train_runtime"] for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
     return round(tokens / runtime, 2) if tokens and runtime else None
 
 

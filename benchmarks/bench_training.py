@@ -1,0 +1,69 @@
+"""SFT training throughput and model FLOP utilisation, float32 vs bfloat16, full vs LoRA, in one run.
+
+    python benchmarks/bench_training.py [--model DIR] [--steps 6] [--batch 4] [--seq 256] [--threads 2]
+
+Runs the pipeline's own judgeflow.training.train_sft. MFU = model FLOPs / (seconds x measured peak), with
+model FLOPs per trained token = 6 x parameters for full fine-tuning (forward 2N + backward 4N) and
+4 x parameters for LoRA (no weight gradients for the frozen base), counted over non-padding tokens; the
+peak is the best 2048^2 bf16 (and fp32) matmul measured in this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+
+from common import DEFAULT_MODEL, ensure_model, matmul_peak
+from judgeflow.training import train_sft
+
+
+def examples(count: int, seq: int, tokenizer) -> list[dict]:
+    """Prompt/completion rows whose chat-formatted length is about `seq` tokens (half prompt, half answer)."""
+    words = "the judge checks each step of both responses and names the first wrong one".split()
+    half = " ".join(words[i % len(words)] for i in range(seq // 2 - 8))
+    return [{"prompt": [{"role": "user", "content": f"{i} {half}"}],
+             "completion": [{"role": "assistant", "content": f"{half} [[A]]"}]} for i in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--seq", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = str(ensure_model(Path(args.model)))
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    cfg = AutoConfig.from_pretrained(model)
+    params = sum(p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_config(cfg).parameters())
+    peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
+    print(f"model {model}: {params / 1e6:.1f}M parameters; {args.steps} steps of {args.batch} x ~{args.seq} tokens, "
+          f"{args.threads} threads")
+    print(f"matmul peak (2048^2, best of 10): float32 {peaks['float32']:.0f} GFLOP/s, "
+          f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
+    rows = examples(args.steps * args.batch, args.seq, tokenizer)
+    print(f"{'mode':5} {'precision':9} {'tok/s':>7} {'GFLOP/s':>8} {'MFU vs bf16 peak':>17} {'vs own-dtype peak':>18}")
+    for lora in (False, True):
+        for precision in ("float32", "bfloat16"):
+            tcfg = {"epochs": 1, "learning_rate": 1e-5, "batch_size": args.batch, "gradient_accumulation_steps": 1,
+                    "max_length": args.seq + 64, "lr_scheduler": "constant", "warmup_ratio": 0.0,
+                    "precision": precision, "checkpoint_steps": 0,
+                    "lora": {"enabled": lora, "merge": True, "r": 16, "alpha": 32, "dropout": 0.0,
+                             "target_modules": "all-linear"}}
+            with tempfile.TemporaryDirectory() as tmp:
+                result = train_sft(model, rows, Path(tmp) / "out", tcfg, seed=0)
+            tokens_per_s = result["train_tokens_per_second"]
+            gflops = (4 if lora else 6) * params * tokens_per_s / 1e9
+            print(f"{'lora' if lora else 'full':5} {precision:9} {tokens_per_s:7.1f} {gflops:8.1f} "
+                  f"{gflops / peaks['bfloat16']:16.1%} {gflops / peaks[precision]:17.1%}")
+
+
+if __name__ == "__main__":
+    main()
