@@ -151,3 +151,17 @@ def test_training_killed_midway_resumes_from_its_last_checkpoint(tiny_model_dir,
     assert result["resumed_from"] is not None and "checkpoint-" in result["resumed_from"]
     assert result["steps"] == 48, "finished all 6 epochs x 8 steps"
     assert (out / "model.safetensors").exists() and not work.exists()
+
+
+def test_training_through_accelerate_launch(tiny_model_dir, tmp_path):
+    """The multi-GPU path (accelerate launch -> judgeflow.launch -> trainer, rank 0 reports) run for real with
+    one CPU process; on a GPU node the rule's `gpu` resource sets the process count."""
+    from judgeflow.launch import launcher_command, run_training
+
+    command = launcher_command("p.json", 4, "config/accelerate/fsdp.yaml", cpu=False)
+    assert command[-3:] == ["-m", "judgeflow.launch", "p.json"]
+    assert command[command.index("--num_processes") + 1] == "4" and "--cpu" not in command
+    result = run_training("sft", dict(init_dir=tiny_model_dir, examples=_sft_rows(4), out_dir=str(tmp_path / "m"),
+                                      tcfg=TCFG, seed=0), use_launcher=True)
+    assert result["is_main_process"] and result["processes"] == 1 and result["steps"] == 2
+    assert (tmp_path / "m" / "model.safetensors").exists()

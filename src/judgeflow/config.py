@@ -86,6 +86,9 @@ def _cross_reference_problems(config: dict) -> list[str]:
     models = config["models"]
     if config["base_model"] not in models:
         problems.append(f"config key 'base_model': '{config['base_model']}' is not defined under 'models'")
+    elif models[config["base_model"]]["source"] == "openai":
+        problems.append(f"config key 'base_model': '{config['base_model']}' is served over an API and cannot be "
+                        "trained; the base model needs weights (source gguf_package, hf or tiny)")
     for index, name in enumerate(config["generate"]["generators"]):
         if name not in models:
             problems.append(f"config key 'generate.generators.{index}': '{name}' is not defined under 'models'")

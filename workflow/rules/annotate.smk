@@ -9,6 +9,10 @@ rule annotate:
         summary=f"{RESULTS}/annotate/summary.json",
     params:
         cfg=settings("seed", "judge", "teacher", "generation"),
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/annotate.log",
     threads: THREADS

@@ -23,6 +23,10 @@ ENV = "../../environment.yml"
 THREADS = config["threads"]
 STAGE_MODELS = stage_models(config)
 ROUNDS = config["rollout"]["rounds"]
+TRAINING = config["resources"]["training"]
+SAMPLING = config["resources"]["sampling"]
+LIGHT = config["resources"]["light"]
+ACCELERATE_CONFIG = config["launch"]["accelerate_config"]
 
 
 wildcard_constraints:

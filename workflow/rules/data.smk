@@ -5,6 +5,10 @@ rule ingest:
         summary=f"{RESULTS}/data/ingest_summary.json",
     params:
         cfg=settings("seed", "data", "rollout.rounds"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/ingest.log",
     conda:
@@ -22,6 +26,10 @@ rule generate_responses:
         summary=f"{RESULTS}/data/responses/{{name}}.summary.json",
     params:
         cfg=settings("seed", "generate", "generation"),
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/generate_responses/{{name}}.log",
     threads: THREADS
@@ -44,6 +52,10 @@ rule build_items:
         summary=f"{RESULTS}/data/build_items_summary.json",
     params:
         cfg=settings("seed", "generate.include_reference_solution"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/build_items.log",
     conda:

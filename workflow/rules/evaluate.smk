@@ -9,6 +9,10 @@ rule evaluate:
     params:
         cfg=settings("seed", "judge", "generation", "evaluation"),
         stage_index=lambda w: STAGE_MODELS.index(w.model),
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/evaluate/{{model}}.log",
     threads: THREADS

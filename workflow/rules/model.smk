@@ -4,6 +4,10 @@ rule prepare_model:
         summary="resources/models/{name}.summary.json",
     params:
         cfg=lambda w: settings("seed", "judge", f"models.{w.name}"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     log:
         "resources/models/{name}.log",
     threads: THREADS

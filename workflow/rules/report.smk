@@ -3,6 +3,10 @@ rule config_snapshot:
         f"{RESULTS}/config.json",
     params:
         cfg=config,
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/config_snapshot.log",
     conda:
@@ -22,6 +26,10 @@ rule report:
         summary=f"{RESULTS}/report/summary.json",
     params:
         cfg=settings("evaluation.confidence", "report"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/report.log",
     conda:

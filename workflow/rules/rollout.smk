@@ -21,6 +21,10 @@ rule rollout_sample:
             "rollout.direct_judgment_share",
         ),
         round=lambda w: int(w.round),
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/rollout_sample/round_{{round}}.log",
     threads: THREADS
@@ -38,9 +42,14 @@ rule train_rollout:
         model=directory(f"{RESULTS}/models/round_{{round}}"),
         summary=f"{RESULTS}/models/round_{{round}}.summary.json",
     params:
+        accelerate_config=ACCELERATE_CONFIG,
         cfg=settings("seed", "rollout.training", "rollout.init"),
         training="rollout.training",
         shuffle=not config["rollout"]["curriculum"],
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/train_rollout/round_{{round}}.log",
     threads: THREADS

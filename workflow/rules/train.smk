@@ -6,9 +6,14 @@ rule train_sft:
         model=directory(f"{RESULTS}/models/sft"),
         summary=f"{RESULTS}/models/sft.summary.json",
     params:
+        accelerate_config=ACCELERATE_CONFIG,
         cfg=settings("seed", "sft"),
         training="sft",
         shuffle=True,
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/train_sft.log",
     threads: THREADS
@@ -28,6 +33,10 @@ rule dpo_sample:
         summary=f"{RESULTS}/dpo/summary.json",
     params:
         cfg=settings("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling"),
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/dpo_sample.log",
     threads: THREADS
@@ -45,7 +54,12 @@ rule train_dpo:
         model=directory(f"{RESULTS}/models/dpo"),
         summary=f"{RESULTS}/models/dpo.summary.json",
     params:
+        accelerate_config=ACCELERATE_CONFIG,
         cfg=settings("seed", "dpo.beta", "dpo.nll_weight", "dpo.training"),
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/train_dpo.log",
     threads: THREADS

@@ -9,4 +9,5 @@ block = cfg
 for part in sm.params.training.split("."):
     block = block[part]
 train_sft(cfg, [sm.input.examples], sm.input.init, sm.output.model, block, sm.output.summary, sm.log[0],
-          sm.threads, stage_name=sm.rule, shuffle=sm.params.shuffle)
+          sm.threads, stage_name=sm.rule, shuffle=sm.params.shuffle, gpus=sm.resources.gpu,
+          accelerate_config=sm.params.accelerate_config)
