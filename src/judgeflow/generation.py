@@ -92,23 +92,68 @@ class HFBackend(GenerationBackend):
             for row, (i, _) in enumerate(batch):
                 ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]):] = 1
-            torch.manual_seed(params.seed * 100003 + batch_index)
-            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p} \
-                if params.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+            generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
             with torch.inference_mode():
-                out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=params.max_new_tokens,
-                                          pad_token_id=self.pad_id, eos_token_id=self.stop_ids, **sampling)
-            for row, unit in enumerate(batch):
-                new = out[row, width:].tolist()
-                stop = next((pos for pos, tok in enumerate(new) if tok in self.stop_ids), None)
-                tokens = new if stop is None else new[:stop]
+                rows = self._decode(ids, mask, params, generator)
+            for unit, tokens in zip(batch, rows):
+                stopped = bool(tokens) and tokens[-1] in self.stop_ids
                 results[unit] = Completion(
-                    text=self.tokenizer.decode(tokens, skip_special_tokens=True),
-                    num_tokens=len(tokens) + (0 if stop is None else 1),
-                    finish_reason="length" if stop is None else "stop")
+                    text=self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True),
+                    num_tokens=len(tokens), finish_reason="stop" if stopped else "length")
             bar.update(len(batch))
         bar.close()
         return [[results[(i, k)] for k in range(params.n)] for i in range(len(conversations))]
+
+    def _decode(self, ids, mask, params: SamplingParams, generator) -> list[list[int]]:
+        """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
+        cache rows are dropped), so finished sequences cost nothing; greedy output equals model.generate's."""
+        from transformers import DynamicCache
+
+        torch = self.torch
+        stop = torch.tensor(self.stop_ids)
+        cache = DynamicCache()
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                         use_cache=True, logits_to_keep=1)
+        active = torch.arange(ids.shape[0])
+        tokens: list[list[int]] = [[] for _ in range(ids.shape[0])]
+        for step in range(params.max_new_tokens):
+            chosen = sample_next(out.logits[:, -1, :], params, generator)
+            for row, token in zip(active.tolist(), chosen.tolist()):
+                tokens[row].append(token)
+            if step == params.max_new_tokens - 1:
+                break
+            finished = torch.isin(chosen, stop)
+            if finished.any():
+                keep = (~finished).nonzero().squeeze(1)
+                if keep.numel() == 0:
+                    break
+                active, chosen, mask = active[keep], chosen[keep], mask[keep]
+                cache.batch_select_indices(keep)
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+            out = self.model(input_ids=chosen[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
+                             past_key_values=cache, use_cache=True)
+        return tokens
+
+
+def sample_next(logits, params: SamplingParams, generator, prefix: int = 256):
+    """One token per row: greedy at temperature 0, else temperature + exact nucleus (top-p) sampling.
+
+    The nucleus is found in the top-`prefix` candidates when they already hold top_p of the mass (the usual
+    case), and by a full sort of the vocabulary otherwise, so the result is the same as sorting every time."""
+    import torch
+
+    if params.temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    if params.top_p >= 1.0:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    values, indices = probs.topk(min(prefix, probs.shape[-1]), dim=-1)
+    if not bool((values.sum(-1) >= params.top_p).all()):
+        values, indices = probs.sort(dim=-1, descending=True)
+    cumulative = values.cumsum(-1)
+    values = values * ((cumulative - values) < params.top_p)  # smallest prefix whose mass reaches top_p
+    return indices.gather(-1, torch.multinomial(values, 1, generator=generator)).squeeze(-1)
 
 
 class VLLMBackend(GenerationBackend):
