@@ -79,7 +79,7 @@ def test_every_stage_output_follows_the_config(run_dir):
     assert seed_items and bench_items
 
     annotate = _summary(res / "annotate/summary.json")
-    assert len(_rows(res / "annotate/judgments.jsonl")) == 2 * len(seed_items)
+    assert len(_rows(res / "annotate/judgments.jsonl")) == 2 * cfg["teacher"]["samples_per_order"] * len(seed_items)
     sft = _rows(res / "annotate/sft.jsonl")
     pool = _rows(res / "annotate/dpo_pool.jsonl")
     assert len(sft) == 2 * annotate["items_out"] and annotate["items_out"] + len(pool) == len(seed_items)

@@ -195,3 +195,20 @@ def test_greedy_decoding_matches_model_generate(tiny_model_dir):
         if new and new[-1] in backend.stop_ids:
             new = new[:-1]
         assert completions[0].text == backend.tokenizer.decode(new, skip_special_tokens=True)
+
+
+def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path, test_config):
+    import importlib.util
+
+    from judgeflow.generation import make_backend
+    from judgeflow.models import ADAPTER_POINTER
+
+    settings = {**test_config["generation"], "backend": "vllm"}
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / ADAPTER_POINTER).write_text('{"init": "../base"}')
+    with pytest.raises(ValueError, match="lora.merge: true"):
+        make_backend(str(adapter), settings)
+    if importlib.util.find_spec("vllm") is None:
+        with pytest.raises(ImportError, match="GPU environment"):
+            make_backend(tiny_model_dir, settings)

@@ -47,11 +47,18 @@ def test_split_teacher_judgments():
                  _judgment("one", "original", "A", "A"), _judgment("one", "swapped", "A", "B"),
                  _judgment("none", "original", "B", "A"), _judgment("none", "swapped", "A", "B"),
                  _judgment("unparsed", "original", None, "A"), _judgment("unparsed", "swapped", "B", "B")]
-    sft, pool, reasons = split_teacher_judgments(items, judgments)
+    sft, pool, reasons = split_teacher_judgments(items, judgments, seed=0)
     assert [(e["item_id"], e["order"]) for e in sft] == [("both", "original"), ("both", "swapped")]
     assert sft[0]["completion"] == [{"role": "assistant", "content": "both original 0 [[A]]"}]
     assert [i["id"] for i in pool] == ["one", "none", "unparsed"]
     assert reasons == Counter(position_inconsistent=1, wrong_in_both_orders=1, parse_error=1)
+    # several teacher samples per order: one correct sample in each order is enough, and it is the one kept
+    more = judgments + [_judgment("one", "swapped", "B", "B", sample=1), _judgment("none", "swapped", "B", "B", 1)]
+    sft, pool, reasons = split_teacher_judgments(items, more, seed=0)
+    assert sorted({e["item_id"] for e in sft}) == ["both", "one"]
+    assert next(e for e in sft if e["item_id"] == "one" and e["order"] == "swapped")["completion"][0][
+        "content"] == "one swapped 1 [[B]]"
+    assert reasons == Counter(position_inconsistent=1, parse_error=1)
 
 
 def test_dpo_pairs_and_keep_one_correct():

@@ -9,14 +9,11 @@ OpenAI-compatible server: `vllm serve`, `transformers serve`, an API teacher; op
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,8 +128,8 @@ class HFBackend(GenerationBackend):
                 active, chosen, mask = active[keep], chosen[keep], mask[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-            out = self.model(input_ids=chosen[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
-                             past_key_values=cache, use_cache=True)
+            out = self.model(input_ids=chosen[:, None], attention_mask=mask,
+                             position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache, use_cache=True)
         return tokens
 
 
@@ -166,7 +163,11 @@ class VLLMBackend(GenerationBackend):
 
         if (Path(model_dir) / ADAPTER_POINTER).exists():
             raise ValueError(f"{model_dir} holds only a LoRA adapter; vLLM needs full weights: set lora.merge: true")
-        from vllm import LLM
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise ImportError("generation.backend 'vllm' needs the vllm package, which lives in the GPU "
+                              "environment (requirements-gpu.txt), not beside the CPU stack") from exc
 
         self.llm = LLM(model=model_dir, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
                        gpu_memory_utilization=gpu_memory_utilization, seed=seed)

@@ -59,21 +59,26 @@ def sft_example(judgment: dict) -> dict:
             "item_id": judgment["item_id"], "order": judgment["order"]}
 
 
-def split_teacher_judgments(items: list[dict], judgments: list[dict]) -> tuple[list[dict], list[dict], Counter]:
-    """RISE's filter: an item whose teacher judgments are correct in both orders goes to SFT (both orders
-    as examples); every other item goes to the DPO pool. Returns (sft examples, dpo pool items, reasons)."""
-    by_item = defaultdict(dict)
+def split_teacher_judgments(items: list[dict], judgments: list[dict],
+                            seed: int) -> tuple[list[dict], list[dict], Counter]:
+    """RISE's filter: an item whose teacher judged it correctly in both orders goes to SFT (one correct
+    judgment per order, drawn with the seed when the teacher sampled several), every other item goes to
+    the DPO pool. Returns (sft examples, dpo pool items, reasons items went to the pool)."""
+    by_item: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for judgment in judgments:
-        by_item[judgment["item_id"]][judgment["order"]] = judgment
+        by_item[judgment["item_id"]][judgment["order"]].append(judgment)
     sft, pool, reasons = [], [], Counter()
     for item in items:
-        pair = by_item[item["id"]]
-        if all(pair[order]["correct"] for order in ORDERS):
-            sft.extend(sft_example(pair[order]) for order in ORDERS)
+        samples = by_item[item["id"]]
+        correct = {order: [j for j in samples[order] if j["correct"]] for order in ORDERS}
+        if all(correct.values()):
+            rng = random.Random(f"{seed}:{item['id']}")
+            sft.extend(sft_example(rng.choice(correct[order])) for order in ORDERS)
             continue
-        if any(pair[order]["parse_error"] for order in ORDERS):
+        failed = [order for order in ORDERS if not correct[order]]
+        if any(all(j["parse_error"] for j in samples[order]) for order in failed):
             reasons["parse_error"] += 1
-        elif not any(pair[order]["correct"] for order in ORDERS):
+        elif len(failed) == len(ORDERS):
             reasons["wrong_in_both_orders"] += 1
         else:
             reasons["position_inconsistent"] += 1

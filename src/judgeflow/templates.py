@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import hashlib
 
+_JUDGE_SYSTEM = "You are a careful, impartial judge of answers to questions."
+_PAIR = ("Decide which response answers the question correctly.\n\n"
+         "[Question]\n{question}\n\n"
+         "[Response A]\n{response_a}\n\n"
+         "[Response B]\n{response_b}\n\n")
+_VERDICT_TAGS = "[[A]] if Response A is better, [[B]] if Response B is better."
+
 TEMPLATES = {
     # Critique then verdict, the protocol RISE and Self-Taught Evaluators train on.
     "pairwise_critique_en": {
-        "system": "You are a careful, impartial judge of answers to questions.",
-        "user": (
-            "Decide which response answers the question correctly.\n\n"
-            "[Question]\n{question}\n\n"
-            "[Response A]\n{response_a}\n\n"
-            "[Response B]\n{response_b}\n\n"
-            "Check each response step by step and say where it goes wrong, if it does. "
-            "End with your verdict on its own line: [[A]] if Response A is better, [[B]] if Response B is better."
-        ),
+        "system": _JUDGE_SYSTEM,
+        "user": _PAIR + "Check each response step by step and say where it goes wrong, if it does. "
+                        "End with your verdict on its own line: " + _VERDICT_TAGS,
     },
     # Direct judgment (FARE): the verdict alone, no critique; cheaper at inference time.
     "pairwise_direct_en": {
-        "system": "You are a careful, impartial judge of answers to questions.",
-        "user": (
-            "Decide which response answers the question correctly.\n\n"
-            "[Question]\n{question}\n\n"
-            "[Response A]\n{response_a}\n\n"
-            "[Response B]\n{response_b}\n\n"
-            "Reply with the verdict only: [[A]] if Response A is better, [[B]] if Response B is better."
-        ),
+        "system": _JUDGE_SYSTEM,
+        "user": _PAIR + "Reply with the verdict only: " + _VERDICT_TAGS,
     },
 }
 

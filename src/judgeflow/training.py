@@ -33,6 +33,8 @@ def _peft_config(lora: dict):
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
     checkpoint_steps = tcfg.get("checkpoint_steps", 0)
+    checkpointing = {"save_strategy": "steps", "save_steps": checkpoint_steps, "save_total_limit": 2} \
+        if checkpoint_steps else {"save_strategy": "no"}
     return dict(
         output_dir=str(work_dir), num_train_epochs=tcfg["epochs"], learning_rate=tcfg["learning_rate"],
         per_device_train_batch_size=tcfg["batch_size"],
@@ -42,8 +44,7 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         warmup_steps=math.floor(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
         weight_decay=tcfg.get("weight_decay", 0.0),
         max_length=tcfg["max_length"], logging_steps=1, report_to=[], seed=seed, data_seed=seed,
-        save_strategy="steps" if checkpoint_steps else "no", save_steps=checkpoint_steps or 500,
-        save_total_limit=2 if checkpoint_steps else None,
+        **checkpointing,
         bf16=tcfg.get("precision", "float32") == "bfloat16", fp16=False, use_cpu=not _cuda(),
         dataloader_num_workers=0, disable_tqdm=False,
         # the curriculum keeps the order it was given; everything else is shuffled with the seed
