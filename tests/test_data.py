@@ -75,8 +75,31 @@ def test_assign_splits_disjoint_and_sized():
     records = data.synthetic_arithmetic("a", 30, 1, 2, 9, seed=1)
     out = data.assign_splits(records, {"benchmark": 5, "seed": 10, "rollout_batch": 4}, rounds=2, seed=3)
     counts = {s: sum(r["split"] == s for r in out) for s in {r["split"] for r in out}}
-    assert counts == {"benchmark": 5, "seed": 10, "rollout_1": 4, "rollout_2": 4, "unused": 7}
+    assert counts == {"benchmark": 5, "seed": 10, "rollout": 8, "unused": 7}
     assert len({r["id"] for r in out}) == 30
     assert out == data.assign_splits(list(reversed(records)), {"benchmark": 5, "seed": 10, "rollout_batch": 4}, 2, 3)
     with pytest.raises(ValueError, match="need 31 questions"):
         data.assign_splits(records, {"benchmark": 5, "seed": 10, "rollout_batch": 8}, rounds=2, seed=3)
+
+
+def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
+    from judgeflow.config import select
+    from judgeflow.stages import ingest
+
+    config = select(test_config, "seed", "data", "rollout.rounds")
+    config["data"]["sources"] = [
+        {"name": "fx", "type": "gsm8k", "path": str(FIXTURES / "gsm8k_malformed.jsonl")},
+        {"name": "arith", "type": "synthetic_arithmetic", "num_questions": 30, "min_steps": 1, "max_steps": 2,
+         "max_operand": 9},
+    ]
+    config["data"]["splits"] = {"benchmark": 4, "seed": 10, "rollout_batch": 3}
+    out = tmp_path / "questions.jsonl"
+    ingest(config, str(out), str(tmp_path / "rejects.jsonl"), str(tmp_path / "summary.json"), str(tmp_path / "log"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert summary["items_in"] == 35 and summary["items_out"] == 32
+    assert summary["rejected"] == {"malformed_row": 3} and len(rejects) == 3
+    assert summary["per_source"] == {"fx": {"in": 5, "out": 2, "rejected": 3},
+                                     "arith": {"in": 30, "out": 30, "rejected": 0}}
+    assert all(r["file"].endswith("gsm8k_malformed.jsonl") and r["raw"] for r in rejects)
+    assert summary["per_split"]["unused"] == 32 - 4 - 10 - 2 * 3

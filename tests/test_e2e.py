@@ -90,8 +90,12 @@ def test_every_stage_output_follows_the_config(run_dir):
     assert dpo["items_out"] + dpo["rejected_total"] == len(pool) and dpo["items_out"] > 0
     assert len(_rows(res / "dpo/pairs.jsonl")) == dpo["items_out"]
 
+    pool = [p for p in pairs if p["split"].startswith("rollout")]
+    assert build["rollout_batches"] == {f"rollout_{r}": {"pairwise": len(pool) // rounds}
+                                        for r in range(1, rounds + 1)}
     for r in range(1, rounds + 1):
         batch = [p for p in pairs if p["split"] == f"rollout_{r}"]
+        assert len(batch) == len(pool) // rounds
         assert len(_rows(res / f"rollout/round_{r}/samples.jsonl")) == cfg["rollout"]["samples_per_item"] * len(batch)
         kept = _summary(res / f"rollout/round_{r}/summary.json")
         assert kept["items_out"] + kept["rejected_total"] == len(batch)

@@ -4,7 +4,7 @@ from judgeflow.generation import Completion, GenerationBackend, SamplingParams
 from judgeflow.judging import (curriculum_order, dpo_pairs, keep_one_correct, sample_judgments, shuffled,
                                split_teacher_judgments, to_direct_judgments)
 from judgeflow.templates import judge_prompt
-from judgeflow.pairs import build_items
+from judgeflow.pairs import build_items, draw_rollout_batches, task_quotas
 
 
 def _question(qid, split="seed"):
@@ -146,3 +146,40 @@ def test_direct_judgment_conversion():
         to_direct_judgments(wrong, items, 1.0, "pairwise_direct_en", 4, 9)
     with pytest.raises(ValueError, match="only correct judgments"):
         to_direct_judgments(examples, items, 1.0, "pairwise_direct_en", prompt_seed=5, seed=9)
+
+
+def test_task_quotas_follow_the_ratio():
+    fare = {"pairwise": 33, "step_level": 24, "ref_verification": 18.4, "ref_free_verification": 13.1,
+            "single_rating": 11.4}
+    quotas = task_quotas(fare, 100)
+    assert sum(quotas.values()) == 100 and quotas["pairwise"] == 33 and quotas["single_rating"] == 11
+    assert task_quotas(fare, 7) == {"pairwise": 2, "step_level": 2, "ref_verification": 1,
+                                    "ref_free_verification": 1, "single_rating": 1}
+    assert task_quotas({"pairwise": 1.0}, 5) == {"pairwise": 5}
+
+
+def test_rollout_batches_are_disjoint_and_keep_the_ratio():
+    items = [{"id": f"{task}-{n}", "task_type": task} for task, count in
+             [("pairwise", 40), ("step_level", 30), ("single_rating", 30)] for n in range(count)]
+    ratio = {"pairwise": 0.5, "step_level": 0.25, "single_rating": 0.25}
+    out, counts = draw_rollout_batches(items, ratio, rounds=3, seed=1)
+    assert len(out) == len(items) and {i["id"] for i in out} == {i["id"] for i in items}
+    # 100 // 3 = 33 per round would need 17 x 3 = 51 pairwise items (40 exist): batches shrink to 27,
+    # split 13.5 / 6.75 / 6.75 -> 13 / 7 / 7 by largest remainder
+    assert counts == {f"rollout_{r}": {"pairwise": 13, "single_rating": 7, "step_level": 7} for r in (1, 2, 3)}
+    batches = [{i["id"] for i in out if i["split"] == f"rollout_{r}"} for r in (1, 2, 3)]
+    assert all(len(b) == 27 for b in batches) and not (batches[0] & batches[1] or batches[1] & batches[2]
+                                                        or batches[0] & batches[2])
+    assert sum(i["split"] == "rollout_unused" for i in out) == 100 - 81
+    assert draw_rollout_batches(list(reversed(items)), ratio, 3, 1) == (out, counts)
+    assert draw_rollout_batches(items, ratio, 3, 2)[0] != out
+    even, even_counts = draw_rollout_batches(items, {"pairwise": 4, "step_level": 3, "single_rating": 3}, 2, 1)
+    assert even_counts == {f"rollout_{r}": {"pairwise": 20, "single_rating": 15, "step_level": 15} for r in (1, 2)}
+    import pytest
+    with pytest.raises(ValueError, match=r"share to \['ref_verification'\] but the rollout pool has no such"):
+        draw_rollout_batches(items, {**ratio, "ref_verification": 0.1}, 3, 1)
+    with pytest.raises(ValueError, match="no share in data.task_ratio"):
+        draw_rollout_batches(items, {"pairwise": 1.0}, 3, 1)
+    with pytest.raises(ValueError, match="too small for 200 rounds"):
+        draw_rollout_batches(items, ratio, 200, 1)
+    assert {i["split"] for i in draw_rollout_batches(items, ratio, 0, 1)[0]} == {"rollout_unused"}

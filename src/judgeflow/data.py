@@ -162,9 +162,10 @@ def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
 
 
 def assign_splits(records: list[dict], splits: dict, rounds: int, seed: int) -> list[dict]:
-    """Shuffle with the seed and cut disjoint question splits: benchmark, seed, rollout_1..R, rest 'unused'."""
-    wanted = [("benchmark", splits["benchmark"]), ("seed", splits["seed"])]
-    wanted += [(f"rollout_{r}", splits["rollout_batch"]) for r in range(1, rounds + 1)]
+    """Shuffle with the seed and cut disjoint question splits: benchmark, seed, rollout (rounds x
+    rollout_batch questions, later drawn into per-round batches by task ratio), rest 'unused'."""
+    wanted = [("benchmark", splits["benchmark"]), ("seed", splits["seed"]),
+              ("rollout", splits["rollout_batch"] * rounds)]
     needed = sum(size for _, size in wanted)
     if needed > len(records):
         raise ValueError(f"the splits need {needed} questions (data.splits, rollout.rounds) but the sources "

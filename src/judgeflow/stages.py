@@ -69,13 +69,17 @@ def build_items(config: dict, questions: str, responses: list[str], pairs_out: s
         rs = [r for path in responses for r in read_jsonl(path)]
         items, verification, rejects = pairs.build_items(
             qs, rs, config["generate"]["include_reference_solution"], config["seed"])
+        rollout, batch_counts = pairs.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
+                                                           config["data"]["task_ratio"],
+                                                           config["rollout"]["rounds"], config["seed"])
+        items = [i for i in items if i["split"] != "rollout"] + rollout
         for reject in rejects:
             s.reject(reject["reason"])
         s.items_in = len(qs)
         s.items_out = write_jsonl(pairs_out, items)
         write_jsonl(verification_out, verification)
         write_jsonl(rejects_out, rejects)
-        s.extra.update(pairs_per_split=dict(Counter(i["split"] for i in items)),
+        s.extra.update(pairs_per_split=dict(Counter(i["split"] for i in items)), rollout_batches=batch_counts,
                        verification_items=len(verification),
                        verification_labels=dict(Counter(v["label"] for v in verification)))
 

@@ -40,6 +40,11 @@ def settings(*keys):
     return select(config, *keys)
 
 
+def local_source_files():
+    """Data files the ingest reads, declared as inputs so that editing one re-runs ingest and what follows."""
+    return [source["path"] for source in config["data"]["sources"] if "path" in source]
+
+
 def base_model_dir(name=None):
     return f"resources/models/{name or config['base_model']}"
 

@@ -1,4 +1,6 @@
 rule ingest:
+    input:
+        local_sources=local_source_files(),
     output:
         questions=f"{RESULTS}/data/questions.jsonl",
         rejects=f"{RESULTS}/data/ingest_rejects.jsonl",
@@ -51,7 +53,9 @@ rule build_items:
         rejects=f"{RESULTS}/data/build_items_rejects.jsonl",
         summary=f"{RESULTS}/data/build_items_summary.json",
     params:
-        cfg=settings("seed", "generate.include_reference_solution"),
+        cfg=settings(
+            "seed", "generate.include_reference_solution", "data.task_ratio", "rollout.rounds"
+        ),
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],
