@@ -96,11 +96,11 @@ class ScriptedBackend(GenerationBackend):
 def test_sample_judgments_continues_after_the_verdict_cue():
     prompts = [{"item_id": f"i{n}", "order": "original", "label": "A", "template_id": "t",
                 "messages": [{"role": "user", "content": f"judge {n}"}]} for n in range(3)]
-    backend = ScriptedBackend(["A is right.\n[[A]]", "B is right. ", "both [[A]] [[B]]"], ["B]] done"])
+    backend = ScriptedBackend(["A is right.\n[[A]]", "B is right. ", "both [[A]] [[B]]"], ["B]] if [[A]]"])
     out = sample_judgments(backend, prompts, SamplingParams(max_new_tokens=50, seed=3), "\nVerdict: [[", "m")
     assert [j["verdict"] for j in out] == ["A", "B", None]
     assert [j["correct"] for j in out] == [True, False, False]
-    assert out[1]["text"] == "B is right.\nVerdict: [[B]] done" and out[1]["cue_used"]
+    assert out[1]["text"] == "B is right.\nVerdict: [[B]]" and out[1]["cue_used"], "cut after the closing ]]"
     assert out[2]["parse_error"] == "conflicting_verdicts" and not out[2]["cue_used"]
     continued, params = backend.calls[1]
     assert continued == [[{"role": "user", "content": "judge 1"},

@@ -21,8 +21,8 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
     """params.n judgments per prompt, each parsed strictly.
 
     With a verdict cue, a critique that ends without any verdict tag is continued once: the cue (e.g.
-    "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest. The
-    full text, cue included, is what gets parsed and what later stages train on.
+    "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest, kept up
+    to the tag's closing ']]'. The full text, cue included, is what gets parsed and what later stages train on.
     """
     conversations = [p["messages"] for p in prompts]
     first = backend.generate(conversations, params)
@@ -36,7 +36,7 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
         if continued:
             second = backend.generate(continued, params.with_(n=1, max_new_tokens=4, seed=params.seed + 1))
             for key, comps in zip(cued, second):
-                texts[key] = texts[key].rstrip() + verdict_cue + comps[0].text
+                texts[key] = texts[key].rstrip() + verdict_cue + _through_tag_end(comps[0].text)
                 tokens[key] += comps[0].num_tokens
     cued = set(cued)
     judgments = []
@@ -51,6 +51,12 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
                 "num_tokens": tokens[(i, k)], "cue_used": (i, k) in cued,
             })
     return judgments
+
+
+def _through_tag_end(continuation: str) -> str:
+    """What the model wrote after the cue, up to and including the first ']]' (the rest is not verdict)."""
+    end = continuation.find("]]")
+    return continuation if end < 0 else continuation[:end + 2]
 
 
 def sft_example(judgment: dict) -> dict:
