@@ -70,3 +70,17 @@ def test_zero_rollout_rounds_plans_no_rollout_jobs(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "rollout_sample" not in run.stdout and "train_rollout" not in run.stdout
     assert "train_dpo" in run.stdout and "results/r0/eval/dpo/metrics.json" in run.stdout
+
+
+def test_api_teacher_config_and_untrainable_base(default_config):
+    config = copy.deepcopy(default_config)
+    config["models"]["gpt-4o"] = {"source": "openai", "base_url": "https://api.openai.com/v1",
+                                  "served_model": "gpt-4o-2024-08-06", "api_key_env": "OPENAI_API_KEY"}
+    config["teacher"]["model"] = "gpt-4o"
+    validate_config(config)
+    config["base_model"] = "gpt-4o"
+    with pytest.raises(ConfigError, match="served over an API and cannot be trained"):
+        validate_config(config)
+    del config["models"]["gpt-4o"]["served_model"]
+    with pytest.raises(ConfigError, match="'served_model' is a required property"):
+        validate_config(config)

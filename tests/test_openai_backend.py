@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from judgeflow.generation import SamplingParams, make_backend
-from judgeflow.openai_backend import EndpointError, OpenAIBackend, write_endpoint
+from judgeflow.openai_backend import EndpointError, OpenAIBackend
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -105,7 +105,11 @@ def test_missing_key_and_unreachable_server(tmp_path, monkeypatch):
 
 
 def test_make_backend_picks_the_endpoint_of_an_openai_model(server, tmp_path, test_config):
-    write_endpoint(tmp_path / "teacher", server, "served-name", None)
+    from judgeflow.models import prepare_model
+
+    facts = prepare_model({"source": "openai", "base_url": server, "served_model": "served-name"},
+                          tmp_path / "teacher", test_config)
+    assert facts["served_model"] == "served-name" and (tmp_path / "teacher" / "endpoint.json").exists()
     backend = make_backend(str(tmp_path / "teacher"), {**test_config["generation"],
                                                       "openai": {**test_config["generation"]["openai"],
                                                                  "cache_dir": None}})
