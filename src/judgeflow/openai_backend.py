@@ -23,6 +23,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
+from judgeflow.records import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class OpenAIBackend(GenerationBackend):
         path = self._cache_path(body)
         if path is not None and path.exists():
             self.stats["cache_hits"] += 1
-            return Completion(**json.loads(path.read_text()))
+            return Completion(**read_json(path))
         self.stats["requests"] += 1
         response = self._post(body)
         try:
@@ -122,10 +123,7 @@ class OpenAIBackend(GenerationBackend):
         completion = Completion(text=text, num_tokens=int(tokens) if tokens is not None else len(text.split()),
                                 finish_reason="length" if choice.get("finish_reason") == "length" else "stop")
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(completion.__dict__))
-            os.replace(tmp, path)
+            write_json(path, completion.__dict__)
         return completion
 
     def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
