@@ -1,7 +1,18 @@
-"""The run's table and figure, drawn only from the per-model metric files."""
+"""Tables (CSV, Markdown, LaTeX) and figures (PNG + PDF), drawn only from result files.
+
+Tables: a numeric frame with columns `m`, `m_ci_low`, `m_ci_high` per metric becomes a display frame with one
+"x [lo, hi]" cell per metric (`ci_frame`); `write_tables` writes the numbers as CSV and the display frame as
+Markdown and LaTeX (booktabs, escaped).
+
+Figures: every plot function takes a tidy DataFrame (one row per point: value, ci_low, ci_high and the
+columns named by its arguments), a title, axis labels and a `style` dict (STYLE's keys, merged over STYLE),
+writes <out>.png and <out>.pdf and returns the closed matplotlib Figure for inspection.
+"""
 
 from __future__ import annotations
 
+import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +20,19 @@ import pandas as pd
 from judgeflow.metrics import METRICS
 from judgeflow.records import read_json
 
+# Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
+STYLE = {
+    "font_size": 9,
+    "palette": ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"],
+    "dpi": 200,
+    "figure_width": 6.0,
+    "aspect": 0.62,
+    "colormap": "viridis",
+    "ci_alpha": 0.2,
+}
+
+
+# ------------------------------------------------------------------------------ legacy stage report
 
 def metrics_table(metric_files: list[str | Path]) -> pd.DataFrame:
     rows = []
@@ -24,35 +48,337 @@ def metrics_table(metric_files: list[str | Path]) -> pd.DataFrame:
 
 
 def markdown_table(table: pd.DataFrame, confidence: float) -> str:
-    header = ["model", "items"] + [f"{name} ({confidence:.0%} CI)" for name in METRICS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in table.iterrows():
-        cells = [row["model"], str(row["items"])]
-        cells += [f"{row[n]:.3f} [{row[f'{n}_ci_low']:.3f}, {row[f'{n}_ci_high']:.3f}]" for n in METRICS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    frame = ci_frame(table, METRICS, keep=["model", "items"],
+                     labels={name: f"{name} ({confidence:.0%} CI)" for name in METRICS})
+    return to_markdown(frame)
 
 
 def accuracy_figure(table: pd.DataFrame, path: str | Path, title: str, confidence: float, dpi: int) -> None:
+    """Accuracy and position-consistent accuracy per training stage, with CIs; writes `path` only."""
+    style = figure_style({"dpi": dpi})
+    with _styled(style):
+        fig, ax = _figure(style, width=max(style["figure_width"], 1.2 * len(table) + 3))
+        x = list(range(len(table)))
+        for shift, name, label, color in [(-0.15, "accuracy", "accuracy", style["palette"][0]),
+                                          (0.15, "consistent_accuracy", "position-consistent accuracy",
+                                           style["palette"][1])]:
+            centre = table[name].to_numpy(dtype=float)
+            ax.errorbar([i + shift for i in x], centre,
+                        yerr=_yerr(centre, table[f"{name}_ci_low"], table[f"{name}_ci_high"]),
+                        fmt="o", capsize=4, label=label, color=color)
+        ax.set_xticks(x, table["model"].tolist())
+        ax.set_xlabel("training stage")
+        ax.set_ylabel(f"score on held-out pairs ({confidence:.0%} bootstrap CI)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--", label="chance accuracy (0.5)")
+        ax.set_title(title)
+        ax.legend(loc="best")
+        fig.tight_layout()
+        fig.savefig(path, dpi=style["dpi"])
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+def ci_cell(value, low=None, high=None, digits: int = 3) -> str:
+    """'x [lo, hi]'; 'n/a' when the value is missing, just 'x' when the interval is."""
+    if _missing(value):
+        return "n/a"
+    if _missing(low) or _missing(high):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def ci_frame(table: pd.DataFrame, metrics, keep=(), labels: dict | None = None, digits: int = 3) -> pd.DataFrame:
+    """Display frame: the `keep` columns as they are, then one 'x [lo, hi]' column per metric (from `m`,
+    `m_ci_low`, `m_ci_high`), headed by labels.get(m, m)."""
+    labels = labels or {}
+    missing = [c for c in list(keep) + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]
+               if c not in table.columns]
+    if missing:
+        raise ValueError(f"table has no column(s) {missing}")
+    frame = table[list(keep)].copy()
+    for name in metrics:
+        frame[labels.get(name, name)] = [ci_cell(v, lo, hi, digits) for v, lo, hi in
+                                         zip(table[name], table[f"{name}_ci_low"], table[f"{name}_ci_high"])]
+    return frame.reset_index(drop=True)
+
+
+def wide_ci_table(tidy: pd.DataFrame, index, metric_col: str = "metric") -> pd.DataFrame:
+    """Tidy rows (value, ci_low, ci_high per metric) to one row per `index` with m, m_ci_low, m_ci_high."""
+    index = [index] if isinstance(index, str) else list(index)
+    wide = tidy.pivot_table(index=index, columns=metric_col, values=["value", "ci_low", "ci_high"],
+                            aggfunc="first", sort=False, dropna=False)
+    out = pd.DataFrame(index=wide.index)
+    for name in pd.unique(tidy[metric_col]):
+        out[name] = wide[("value", name)]
+        out[f"{name}_ci_low"] = wide[("ci_low", name)]
+        out[f"{name}_ci_high"] = wide[("ci_high", name)]
+    return out.reset_index()
+
+
+def _cell_text(value) -> str:
+    if _missing(value):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def to_markdown(frame: pd.DataFrame, caption: str | None = None) -> str:
+    def cell(value):
+        return _cell_text(value).replace("|", "\\|").replace("\n", " ")
+    lines = [f"{caption}\n"] if caption else []
+    lines.append("| " + " | ".join(cell(c) for c in frame.columns) + " |")
+    lines.append("|" + "|".join("---" if _is_text(frame[c]) else "--:" for c in frame.columns) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def to_latex(frame: pd.DataFrame, caption: str, label: str | None = None) -> str:
+    """A booktabs table; every header and cell escaped; text columns left-, the others right-aligned."""
+    align = "".join("l" if _is_text(frame[c]) and not _is_ci_column(frame[c]) else "r" for c in frame.columns)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
+    if label:
+        lines.append(rf"\label{{{latex_escape(label)}}}")
+    lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+              " & ".join(latex_escape(c) for c in frame.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(_cell_text(v)) for v in row) + r" \\" for row in frame.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(table: pd.DataFrame, metrics, keep, csv_path: str | Path, md_path: str | Path,
+                 tex_path: str | Path, caption: str, label: str | None = None, labels: dict | None = None,
+                 digits: int = 3) -> pd.DataFrame:
+    """CSV: the numbers (value and interval columns); Markdown and LaTeX: 'x [lo, hi]' cells with the caption.
+    Returns the display frame."""
+    frame = ci_frame(table, metrics, keep, labels, digits)
+    for path in (csv_path, md_path, tex_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    columns = list(keep) + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]
+    table[columns].to_csv(csv_path, index=False)
+    Path(md_path).write_text(to_markdown(frame, caption), encoding="utf-8")
+    Path(tex_path).write_text(to_latex(frame, caption, label), encoding="utf-8")
+    return frame
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series)
+
+
+def _is_ci_column(series: pd.Series) -> bool:
+    return series.map(lambda v: isinstance(v, str) and (v == "n/a" or v[:1].isdigit() or v[:1] == "-")).all()
+
+
+# --------------------------------------------------------------------------------------- figures
+
+def figure_style(style: dict | None = None) -> dict:
+    """STYLE with `style`'s keys over it; an unknown key is an error (a typo must not pass silently)."""
+    style = dict(style or {})
+    unknown = sorted(set(style) - set(STYLE))
+    if unknown:
+        raise ValueError(f"figure style: unknown key(s) {unknown}; known: {sorted(STYLE)}")
+    return {**STYLE, **style}
+
+
+@contextmanager
+def _styled(style: dict):
     import matplotlib
+    from cycler import cycler
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    size = style["font_size"]
+    rc = {"font.size": size, "axes.titlesize": size + 1, "axes.labelsize": size, "xtick.labelsize": size - 1,
+          "ytick.labelsize": size - 1, "legend.fontsize": size - 1, "axes.prop_cycle": cycler(color=style["palette"]),
+          "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+          "pdf.fonttype": 42, "savefig.bbox": "tight"}
+    with matplotlib.rc_context(rc):
+        yield
 
-    fig, ax = plt.subplots(figsize=(1.2 * len(table) + 3, 4))
-    x = range(len(table))
-    for shift, name, label in [(-0.15, "accuracy", "accuracy"),
-                               (0.15, "consistent_accuracy", "position-consistent accuracy")]:
-        centre = table[name].to_numpy()
-        err = [centre - table[f"{name}_ci_low"].to_numpy(), table[f"{name}_ci_high"].to_numpy() - centre]
-        ax.errorbar([i + shift for i in x], centre, yerr=err, fmt="o", capsize=4, label=label)
-    ax.set_xticks(list(x), table["model"].tolist())
-    ax.set_xlabel("training stage")
-    ax.set_ylabel(f"score on held-out pairs ({confidence:.0%} bootstrap CI)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.axhline(0.5, color="grey", lw=0.8, ls="--", label="chance accuracy (0.5)")
+
+def _figure(style: dict, width: float | None = None, aspect: float | None = None):
+    from matplotlib.figure import Figure
+
+    width = width or style["figure_width"]
+    fig = Figure(figsize=(width, width * (aspect or style["aspect"])), dpi=style["dpi"])
+    return fig, fig.add_subplot()
+
+
+def _out_paths(out: str | Path) -> tuple[Path, Path]:
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix.lower() in (".png", ".pdf") else out
+    return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
+
+
+def _save(fig, out: str | Path, style: dict) -> None:
+    png, pdf = _out_paths(out)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=style["dpi"])
+    fig.savefig(pdf, metadata={"CreationDate": None})  # no timestamp: same input, same bytes
+
+
+def _check(frame: pd.DataFrame, columns, title: str, xlabel: str, ylabel: str) -> None:
+    missing = [c for c in columns if c is not None and c not in frame.columns]
+    if missing:
+        raise ValueError(f"plot '{title}': frame has no column(s) {missing}")
+    if frame.empty:
+        raise ValueError(f"plot '{title}': no rows to draw")
+    for name, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+        if not str(text).strip():
+            raise ValueError(f"plot: {name} must not be empty")
+
+
+def _yerr(centre, low, high):
+    """Error-bar lengths from interval bounds; a missing bound draws no bar."""
+    import numpy as np
+
+    centre = np.asarray(centre, dtype=float)
+    low, high = pd.to_numeric(pd.Series(low), errors="coerce").to_numpy(float), \
+        pd.to_numeric(pd.Series(high), errors="coerce").to_numpy(float)
+    below, above = np.nan_to_num(centre - low, nan=0.0), np.nan_to_num(high - centre, nan=0.0)
+    return np.clip(np.vstack([below, above]), 0, None)
+
+
+def _series(frame: pd.DataFrame, hue: str | None):
+    if hue is None:
+        return [(None, frame)]
+    return [(name, frame[frame[hue] == name]) for name in pd.unique(frame[hue])]
+
+
+def _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend: bool) -> None:
     ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if reference is not None:
+        value, text = reference
+        ax.axhline(value, color="grey", lw=0.8, ls="--", label=text)
+    if legend or reference is not None:
+        ax.legend(loc="best", frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+
+
+def bar_chart(frame: pd.DataFrame, out: str | Path, *, category: str, title: str, xlabel: str, ylabel: str,
+              value: str = "value", low: str = "ci_low", high: str = "ci_high", hue: str | None = None,
+              points: bool = False, ylim: tuple | None = None, reference: tuple[float, str] | None = None,
+              style: dict | None = None):
+    """Bars (or points, `points=True`) per category, grouped by `hue`, with CI error bars."""
+    import numpy as np
+
+    _check(frame, [category, value, low, high, hue], title, xlabel, ylabel)
+    style = figure_style(style)
+    categories = list(pd.unique(frame[category]))
+    groups = _series(frame, hue)
+    width = 0.8 / len(groups)
+    with _styled(style):
+        fig, ax = _figure(style)
+        for number, (name, part) in enumerate(groups):
+            position = {c: i for i, c in enumerate(categories)}
+            x = np.array([position[c] for c in part[category]]) - 0.4 + width * (number + 0.5)
+            centre = part[value].to_numpy(dtype=float)
+            color = style["palette"][number % len(style["palette"])]
+            label = None if name is None else str(name)
+            if points:
+                ax.errorbar(x, centre, yerr=_yerr(centre, part[low], part[high]), fmt="o", capsize=3,
+                            color=color, label=label)
+            else:
+                ax.bar(x, centre, width=width * 0.9, color=color, label=label)
+                ax.errorbar(x, centre, yerr=_yerr(centre, part[low], part[high]), fmt="none", capsize=3,
+                            ecolor="black", elinewidth=0.8)
+        ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+        _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend=hue is not None)
+        _save(fig, out, style)
+    return fig
+
+
+def line_chart(frame: pd.DataFrame, out: str | Path, *, x: str, title: str, xlabel: str, ylabel: str,
+               value: str = "value", low: str = "ci_low", high: str = "ci_high", hue: str | None = None,
+               ylim: tuple | None = None, reference: tuple[float, str] | None = None, log2_x: bool = False,
+               style: dict | None = None):
+    """A line per `hue` over `x` (iterations, rounds) with the CI as a shaded band."""
+    _check(frame, [x, value, low, high, hue], title, xlabel, ylabel)
+    style = figure_style(style)
+    with _styled(style):
+        fig, ax = _figure(style)
+        for number, (name, part) in enumerate(_series(frame, hue)):
+            part = part.sort_values(x)
+            color = style["palette"][number % len(style["palette"])]
+            xs = part[x].to_numpy(dtype=float)
+            ax.plot(xs, part[value].to_numpy(dtype=float), marker="o", color=color,
+                    label=None if name is None else str(name))
+            lows = pd.to_numeric(part[low], errors="coerce").to_numpy(float)
+            highs = pd.to_numeric(part[high], errors="coerce").to_numpy(float)
+            ax.fill_between(xs, lows, highs, color=color, alpha=style["ci_alpha"], linewidth=0)
+        ticks = sorted(pd.unique(frame[x]))
+        if log2_x:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [f"{t:g}" if isinstance(t, float) else str(t) for t in ticks])
+        ax.minorticks_off()
+        _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend=hue is not None)
+        _save(fig, out, style)
+    return fig
+
+
+def sc_at_k_curve(frame: pd.DataFrame, out: str | Path, *, title: str, k: str = "k",
+                  xlabel: str = "votes per judgment k (SC@k, log2 scale)", ylabel: str = "accuracy",
+                  value: str = "value", low: str = "ci_low", high: str = "ci_high", hue: str | None = None,
+                  ylim: tuple | None = None, style: dict | None = None):
+    """Accuracy under SC@k majority voting against k (1, 2, 4, ...) on a log2 axis, CI band per `hue`."""
+    return line_chart(frame, out, x=k, title=title, xlabel=xlabel, ylabel=ylabel, value=value, low=low,
+                      high=high, hue=hue, ylim=ylim, log2_x=True, style=style)
+
+
+def heatmap(frame: pd.DataFrame, out: str | Path, *, row: str, col: str, title: str, xlabel: str, ylabel: str,
+            colorbar_label: str, value: str = "value", low: str | None = "ci_low", high: str | None = "ci_high",
+            digits: int = 3, style: dict | None = None):
+    """Grid of `value` over `row` x `col` (e.g. SFT size x DPO size); each cell annotated 'x' and '[lo, hi]'."""
+    import numpy as np
+
+    _check(frame, [row, col, value, low, high], title, xlabel, ylabel)
+    style = figure_style(style)
+    rows, cols = _levels(frame[row]), _levels(frame[col])
+    grid = np.full((len(rows), len(cols)), np.nan)
+    notes = [["n/a"] * len(cols) for _ in rows]
+    for record in frame.to_dict("records"):
+        i, j = rows.index(record[row]), cols.index(record[col])
+        grid[i, j] = record[value]
+        interval = ci_cell(record[value], record.get(low), record.get(high), digits) if low else ci_cell(
+            record[value], digits=digits)
+        notes[i][j] = interval.replace(" [", "\n[")
+    with _styled(style):
+        fig, ax = _figure(style, aspect=max(style["aspect"], 0.18 * len(rows) + 0.25))
+        ax.grid(False)
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=style["colormap"], aspect="auto", origin="lower")
+        colorbar = fig.colorbar(image, ax=ax)
+        colorbar.set_label(colorbar_label)
+        finite = grid[np.isfinite(grid)]
+        middle = (finite.min() + finite.max()) / 2 if finite.size else 0
+        for i in range(len(rows)):
+            for j in range(len(cols)):
+                dark = np.isfinite(grid[i, j]) and grid[i, j] < middle
+                ax.text(j, i, notes[i][j], ha="center", va="center", fontsize=style["font_size"] - 1,
+                        color="white" if dark else "black")
+        ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+        ax.set_yticks(range(len(rows)), [str(r) for r in rows])
+        _finish(fig, ax, title, xlabel, ylabel, None, None, legend=False)
+        _save(fig, out, style)
+    return fig
+
+
+def _levels(series: pd.Series) -> list:
+    levels = list(pd.unique(series))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels):
+        return sorted(levels)
+    return levels
