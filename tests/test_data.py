@@ -4,7 +4,7 @@ import re
 import pytest
 
 from conftest import REPO, SHARED_DATA
-from judgeflow import data
+from judgeflow import data, loaders
 
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -30,7 +30,7 @@ def test_grade():
 
 def test_gsm8k_real_files_load_with_their_counts():
     for name, rows in [("train.jsonl", 7473), ("test.jsonl", 1319)]:
-        records, rejects = data.load_gsm8k(SHARED_DATA / "gsm8k" / name, "gsm8k")
+        records, rejects = loaders.load_gsm8k(SHARED_DATA / "gsm8k" / name, "gsm8k")
         assert (len(records), len(rejects)) == (rows, 0)
     first = records[0]
     raw = json.loads((SHARED_DATA / "gsm8k" / "test.jsonl").read_text().splitlines()[0])
@@ -40,7 +40,7 @@ def test_gsm8k_real_files_load_with_their_counts():
 
 
 def test_gsm8k_malformed_rows_go_to_rejects_with_file_line_field():
-    records, rejects = data.load_gsm8k(FIXTURES / "gsm8k_malformed.jsonl", "fx")
+    records, rejects = loaders.load_gsm8k(FIXTURES / "gsm8k_malformed.jsonl", "fx")
     assert [r["answer"] for r in records] == ["5", "1250"]
     assert [r["id"] for r in records] == ["fx-000001", "fx-000006"]
     assert [r["line"] for r in rejects] == [2, 3, 4]

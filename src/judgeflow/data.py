@@ -1,13 +1,11 @@
-"""Questions with verifiable answers: loaders, the offline arithmetic generator, answer grading, splits."""
+"""Questions with verifiable answers: the offline arithmetic generator, answer grading, splits (dataset loaders:
+judgeflow.loaders)."""
 
 from __future__ import annotations
 
 import random
 import re
 from fractions import Fraction
-from pathlib import Path
-
-from judgeflow.records import RecordError, parse_json_object
 
 # ---------------------------------------------------------------------------------------------------------
 # Answers
@@ -55,49 +53,6 @@ def grade(response: str, truth: str) -> dict:
     extracted, method = extract_answer(response)
     correct = extracted is not None and Fraction(extracted) == Fraction(truth)
     return {"extracted": extracted, "method": method, "correct": bool(correct)}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# GSM8K (jsonl rows {"question": ..., "answer": "...steps...\n#### 72"})
-
-_CALCULATOR = re.compile(r"<<[^>]*>>")
-
-
-def load_gsm8k(path: str | Path, source: str, limit: int | None = None) -> tuple[list[dict], list[dict]]:
-    """Read GSM8K jsonl into question records; malformed rows become rejects naming file, line and field."""
-    records, rejects = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if limit is not None and len(records) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                records.append(_gsm8k_record(line, path, line_number, source))
-            except RecordError as exc:
-                rejects.append({"source": source, "file": str(path), "line": line_number, "reason": str(exc),
-                                "raw": line.rstrip("\n")[:2000]})
-    return records, rejects
-
-
-def _gsm8k_record(line: str, path, line_number: int, source: str) -> dict:
-    where = f"{path}:{line_number}"
-    row = parse_json_object(line, where)
-    for key in ("question", "answer"):
-        if not isinstance(row.get(key), str) or not row[key].strip():
-            raise RecordError(f"{where}: field '{key}' is missing or not a non-empty string")
-    solution, sep, final = row["answer"].rpartition("####")
-    answer = normalize_number(final) if sep else None
-    if answer is None:
-        raise RecordError(f"{where}: field 'answer' has no '#### <number>' final answer")
-    solution = _CALCULATOR.sub("", solution).strip()
-    return {
-        "id": f"{source}-{line_number:06d}",
-        "source": source,
-        "question": row["question"].strip(),
-        "answer": answer,
-        "solution": f"{solution}\nThe answer is {answer}.",
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -152,13 +107,10 @@ def synthetic_arithmetic(source: str, num_questions: int, min_steps: int, max_st
 
 
 def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
-    """Records and rejects of one configured data source."""
-    if spec["type"] == "synthetic_arithmetic":
-        return synthetic_arithmetic(spec["name"], spec["num_questions"], spec["min_steps"], spec["max_steps"],
-                                    spec["max_operand"], seed), []
-    if spec["type"] == "gsm8k":
-        return load_gsm8k(spec["path"], spec["name"], spec.get("limit"))
-    raise ValueError(f"unknown data source type {spec['type']!r}")
+    """Records and rejects of one configured data source: judgeflow.loaders.load_source, the one dispatcher."""
+    from judgeflow.loaders import load_source as dispatch
+
+    return dispatch(spec, seed)
 
 
 def assign_splits(records: list[dict], splits: dict, rounds: int, seed: int) -> list[dict]:

@@ -1,0 +1,798 @@
+"""Dataset loaders: one per format, each mapping rows to the normalized records of the data contract.
+
+A source spec names a `type` (see LOADER_TYPES), the source `name` recorded on every record, and where the
+rows come from: `path` (a local .jsonl, .json, .parquet or .csv file, by extension) or `hf` ({name,
+config?, split}: `datasets.load_dataset(name, config, split=split)`), plus an optional `limit` (at most
+that many records) and `domain` (overrides the format's domain). `load_source(spec, seed)` returns
+(records, rejects). A malformed row never raises: it becomes a reject {source, file, line, field?, reason,
+raw} whose reason names the file, the line (jsonl, csv: the line in the file; json, parquet, HF: the
+0-based row index) and the field. A missing file, an unknown type or a bad spec raises, naming the spec.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from judgeflow.data import normalize_number, synthetic_arithmetic
+from judgeflow.records import RecordError, parse_json_object
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors, rows and record helpers
+
+
+class FieldError(RecordError):
+    """A malformed row whose problem is one field: '<where>: field '<field>' <problem>'."""
+
+    def __init__(self, where: str, field: str, problem: str):
+        super().__init__(f"{where}: field '{field}' {problem}")
+        self.field = field
+
+
+@dataclass
+class Row:
+    number: int  # the line in the file (jsonl, csv) or the 0-based row index (json, parquet, HF)
+    where: str  # 'file:line' or 'file:row N', the prefix of every error about this row
+    data: dict
+    raw: str
+
+
+class _Reader:
+    """Rows of one file or HF split; rows that are not objects go straight to `rejects`."""
+
+    def __init__(self, spec: dict, path: str | None = None, hf: dict | None = None):
+        self.source = spec["name"]
+        self.rejects: list[dict] = []
+        self._spec = spec
+        if path is not None:
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"data source '{spec['name']}' (type {spec['type']}): no such file: {path}")
+            self.label = str(path)
+            self._rows = _file_rows(Path(path), spec)
+        else:
+            config = hf.get("config")
+            self.label = f"hf:{hf['name']}{'/' + config if config else ''}[{hf['split']}]"
+            self._rows = _hf_rows(hf, self.label)
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> _Reader:
+        has_path, has_hf = "path" in spec, "hf" in spec
+        if has_path == has_hf:
+            raise ValueError(f"data source '{spec['name']}' (type {spec['type']}): give exactly one of 'path' "
+                             "(a local file) or 'hf' ({name, config, split})")
+        return cls(spec, path=spec["path"]) if has_path else cls(spec, hf=spec["hf"])
+
+    def __iter__(self) -> Iterator[Row]:
+        for item in self._rows:
+            if isinstance(item, Row):
+                yield item
+            else:
+                number, exc, raw = item
+                self.rejects.append(self._reject(number, exc, raw))
+
+    def reject(self, row: Row, exc: RecordError) -> None:
+        self.rejects.append(self._reject(row.number, exc, row.raw))
+
+    def _reject(self, number: int, exc: RecordError, raw: str) -> dict:
+        reject = {"source": self.source, "file": self.label, "line": number, "reason": str(exc), "raw": raw[:2000]}
+        if isinstance(exc, FieldError):
+            reject["field"] = exc.field
+        return reject
+
+
+def _raw(data) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _file_rows(path: Path, spec: dict) -> Iterator:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _jsonl_rows(path)
+    elif suffix == ".json":
+        yield from _json_rows(path)
+    elif suffix == ".csv":
+        yield from _csv_rows(path)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for index, data in enumerate(pq.read_table(path).to_pylist()):
+            yield Row(index, f"{path}:row {index}", data, _raw(data))
+    else:
+        raise ValueError(f"data source '{spec['name']}': cannot read '{path}' (known extensions: .jsonl, .json, "
+                         ".parquet, .csv)")
+
+
+def _jsonl_rows(path: Path) -> Iterator:
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            raw = line.rstrip("\n")
+            try:
+                yield Row(number, f"{path}:{number}", parse_json_object(line, f"{path}:{number}"), raw)
+            except RecordError as exc:
+                yield number, exc, raw
+
+
+def _json_rows(path: Path) -> Iterator:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("{") and exc.msg == "Extra data":  # JSON lines saved as .json
+            yield from _jsonl_rows(path)
+            return
+        raise RecordError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, list):
+        raise RecordError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
+    for index, item in enumerate(data):
+        where = f"{path}:row {index}"
+        if isinstance(item, dict):
+            yield Row(index, where, item, _raw(item))
+        else:
+            yield index, RecordError(f"{where}: expected a JSON object, got {type(item).__name__}"), _raw(item)
+
+
+def _csv_rows(path: Path) -> Iterator:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        start = reader.line_num + 1
+        for values in reader:
+            number, start = start, reader.line_num + 1
+            if not any(value.strip() for value in values):
+                continue
+            where = f"{path}:{number}"
+            raw = ",".join(values)
+            if len(values) > len(header):
+                yield number, RecordError(f"{where}: {len(values)} values but the header has {len(header)} "
+                                          "columns"), raw
+                continue
+            yield Row(number, where, dict(zip(header, values)), raw)  # a short row lacks its last fields
+
+
+def _hf_rows(hf: dict, label: str) -> Iterator[Row]:
+    import datasets
+
+    dataset = datasets.load_dataset(hf["name"], hf.get("config"), split=hf["split"])
+    for index, data in enumerate(dataset):
+        data = dict(data)
+        yield Row(index, f"{label}:row {index}", data, _raw(data))
+
+
+def _record(spec: dict, number: int, kind: str, domain: str, suffix: str = "", **fields) -> dict:
+    """A normalized record: id from the source name and the row number, fields set to None left out."""
+    record = {"id": f"{spec['name']}-{number:06d}" + (f"-{suffix}" if suffix else ""), "source": spec["name"],
+              "kind": kind, "domain": spec.get("domain") or domain}
+    record.update((key, value) for key, value in fields.items() if value is not None)
+    return record
+
+
+def _item(spec: dict, number: int, task_type: str, domain: str, suffix: str = "", **fields) -> dict:
+    return _record(spec, number, "item", domain, suffix, task_type=task_type, **fields)
+
+
+def _get(data: dict, field: str):
+    """A dotted field ('question.problem') of a row, None when absent."""
+    value = data
+    for part in field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _text(data: dict, field: str, where: str) -> str:
+    value = _get(data, field)
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError(where, field, "is missing or not a non-empty string")
+    return value.strip()
+
+
+def _response(data: dict, field: str, where: str) -> str:
+    """A response text: a string, possibly empty (an empty answer is a real, gradable response)."""
+    value = _get(data, field)
+    if not isinstance(value, str):
+        raise FieldError(where, field, f"is {value!r}, not a string" if value is not None else "is missing")
+    return value.strip()
+
+
+def _optional_text(data: dict, field: str) -> str | None:
+    value = _get(data, field)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _integer(value, where: str, field: str, low: int | None = None, high: int | None = None) -> int:
+    """An int; integral floats and digit strings (CSV) count; bools do not."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.0*)?\s*", value):
+        number = int(float(value))
+    if number is None:
+        raise FieldError(where, field, f"is {value!r}, not an integer")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise FieldError(where, field, f"is {number}, outside [{low}, {high}]")
+    return number
+
+
+def _number(value, where: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FieldError(where, field, f"is {value!r}, not a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise FieldError(where, field, f"is {value!r}, not a number") from None
+
+
+def _conversation(value, where: str, field: str) -> tuple[str, str, list[dict]]:
+    """(prompt, last assistant message, messages before it) of a {role, content} message list.
+
+    The prompt is the user turns before the last assistant turn, joined by blank lines (the contract)."""
+    if not isinstance(value, list) or not value:
+        raise FieldError(where, field, "is missing or not a non-empty list of {role, content} messages")
+    for index, message in enumerate(value):
+        if not (isinstance(message, dict) and isinstance(message.get("role"), str)
+                and isinstance(message.get("content"), str)):
+            raise FieldError(where, f"{field}[{index}]", "is not a {role, content} message with string values")
+    last = max((i for i, m in enumerate(value) if m["role"] == "assistant"), default=None)
+    if last is None:
+        raise FieldError(where, field, "has no assistant message")
+    before = [{"role": m["role"], "content": m["content"]} for m in value[:last]]
+    users = [m["content"].strip() for m in before if m["role"] == "user" and m["content"].strip()]
+    if not users:
+        raise FieldError(where, field, "has no user message before its last assistant message")
+    return "\n\n".join(users), value[last]["content"].strip(), before
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Answers
+
+
+_CALCULATOR = re.compile(r"<<[^>]*>>")
+_BOXED = re.compile(r"\\(?:boxed|fbox)\b")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
+def boxed_answer(text: str) -> str | None:
+    """Content of the last \\boxed{...} (or \\fbox{...}) in a LaTeX solution, nested braces included;
+    '\\boxed 5' (no braces) gives the token after it. None when there is none or it is unbalanced."""
+    for match in reversed(list(_BOXED.finditer(text))):
+        position = match.end()
+        while position < len(text) and text[position] == " ":
+            position += 1
+        if position < len(text) and text[position] == "{":
+            depth, index = 0, position
+            while index < len(text):
+                char = text[index]
+                if char == "\\":
+                    index += 2  # an escaped character, \{ and \} included, does not nest
+                    continue
+                if char == "{":
+                    depth += 1
+                elif char == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return text[position + 1:index].strip()
+                index += 1
+        elif position > match.end():
+            token = re.match(r"[^\s$]+", text[position:])
+            if token:
+                return token.group(0)
+    return None
+
+
+def normalize_math_answer(answer: str) -> str:
+    """A MATH-style final answer: outer $...$ and '\\!' removed, whitespace collapsed, and a plain number
+    ('40,\\!000', '14.0') written canonically ('40000', '14'). Lists such as '1,2' stay as they are."""
+    text = " ".join(answer.strip().strip("$").replace("\\!", "").split())
+    if _PLAIN_NUMBER.fullmatch(text):
+        return normalize_number(text) or text
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loaders that map one row to records (each mapper returns records, and RecordErrors for parts it rejects)
+
+
+Mapper = Callable[[dict, Row], list]
+
+
+def _load_rows(spec: dict, mapper: Mapper) -> tuple[list[dict], list[dict]]:
+    reader = _Reader.from_spec(spec)
+    limit = spec.get("limit")
+    records: list[dict] = []
+    for row in reader:
+        if limit is not None and len(records) >= limit:
+            break
+        try:
+            outputs = mapper(spec, row)
+        except RecordError as exc:
+            reader.reject(row, exc)
+            continue
+        for output in outputs:
+            if isinstance(output, RecordError):
+                reader.reject(row, output)
+            else:
+                records.append(output)
+    return records[:limit], reader.rejects
+
+
+def _gsm8k(spec: dict, row: Row) -> list:
+    """GSM8K {question, answer: 'steps... #### 72'} -> a question; the lines before '####' are the steps."""
+    question = _text(row.data, "question", row.where)
+    text = _text(row.data, "answer", row.where)
+    solution, sep, final = text.rpartition("####")
+    answer = normalize_number(final) if sep else None
+    if answer is None:
+        raise FieldError(row.where, "answer", "has no '#### <number>' final answer")
+    solution = _CALCULATOR.sub("", solution).strip()
+    steps = [line.strip() for line in solution.splitlines() if line.strip()]
+    return [_record(spec, row.number, "question", "math", question=question, answer=answer,
+                    solution=f"{solution}\nThe answer is {answer}.", steps=steps)]
+
+
+def _math(spec: dict, row: Row) -> list:
+    """MATH / MATH-500 {problem, solution, answer?, subject|type, level, unique_id?} -> a question."""
+    question = _text(row.data, "problem", row.where)
+    solution = _text(row.data, "solution", row.where)
+    answer = _optional_text(row.data, "answer")
+    if answer is None:
+        answer = boxed_answer(solution)
+        if not answer:
+            raise FieldError(row.where, "solution", "has no \\boxed{...} answer and the row has no 'answer'")
+    level = row.data.get("level")
+    if isinstance(level, str) and re.fullmatch(r"Level \d+", level.strip()):
+        level = int(level.split()[1])
+    return [_record(spec, row.number, "question", "math", question=question,
+                    answer=normalize_math_answer(answer), solution=solution,
+                    subject=_optional_text(row.data, "subject") or _optional_text(row.data, "type"),
+                    level=level, orig_id=row.data.get("unique_id"))]
+
+
+_REWARDBENCH_SECTIONS = {
+    "chat": ["alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"],
+    "chat_hard": ["mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+                  "llmbar-adver-GPTOut", "llmbar-adver-manual"],
+    "safety": ["refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond",
+               "donotanswer"],
+    "reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
+}
+_REWARDBENCH_SECTION = {subset: section for section, subsets in _REWARDBENCH_SECTIONS.items()
+                        for subset in subsets}
+
+
+def _rewardbench_domain(subset: str | None) -> str:
+    if subset == "math-prm":
+        return "math"
+    if subset and subset.startswith("hep-"):
+        return "code"
+    return "safety" if _REWARDBENCH_SECTION.get(subset) == "safety" else "chat"
+
+
+def _rewardbench(spec: dict, row: Row) -> list:
+    """RewardBench {prompt, chosen, rejected, subset, id} -> a pairwise item; category = its section."""
+    subset = _optional_text(row.data, "subset")
+    return [_item(spec, row.number, "pairwise", _rewardbench_domain(subset),
+                  question=_text(row.data, "prompt", row.where), chosen=_response(row.data, "chosen", row.where),
+                  rejected=_response(row.data, "rejected", row.where), subset=subset,
+                  category=_REWARDBENCH_SECTION.get(subset), orig_id=row.data.get("id"))]
+
+
+def _preference_pair(row: Row) -> tuple[str, str, str, list[dict]]:
+    question, chosen, context = _conversation(row.data.get("chosen"), row.where, "chosen")
+    _, rejected, other = _conversation(row.data.get("rejected"), row.where, "rejected")
+    if other != context:
+        raise FieldError(row.where, "rejected", "continues a different conversation than 'chosen'")
+    return question, chosen, rejected, context
+
+
+def _tie_dropped(where: str, field: str, what: str) -> RecordError:
+    return FieldError(where, field, f"{what}: a tie, and the source has ties: drop")
+
+
+def _ultrafeedback(spec: dict, row: Row) -> list:
+    """UltraFeedback-binarized {prompt, chosen, rejected: message lists, score_chosen, score_rejected}."""
+    question, chosen, rejected, context = _preference_pair(row)
+    scores = [None, None]
+    for index, field in enumerate(("score_chosen", "score_rejected")):
+        if row.data.get(field) is not None:
+            scores[index] = _number(row.data[field], row.where, field)
+    tie = None
+    if None not in scores:
+        if scores[0] < scores[1]:
+            raise FieldError(row.where, "score_chosen", f"is lower than score_rejected ({scores[0]} < {scores[1]})")
+        if scores[0] == scores[1]:
+            if spec.get("ties", "drop") == "drop":
+                return [_tie_dropped(row.where, "score_chosen", f"equals score_rejected ({scores[0]})")]
+            tie = True
+    return [_item(spec, row.number, "pairwise", "chat", question=question, chosen=chosen, rejected=rejected,
+                  tie=tie, score_chosen=scores[0], score_rejected=scores[1], orig_id=row.data.get("prompt_id"),
+                  conversation=context if len(context) > 1 else None)]
+
+
+def _skywork(spec: dict, row: Row) -> list:
+    """Skywork-Reward-Preference {chosen, rejected: message lists, source} -> pairwise; subset = origin."""
+    question, chosen, rejected, context = _preference_pair(row)
+    origin = _optional_text(row.data, "source")
+    domain = "safety" if origin and "wildguard" in origin.lower() else "chat"
+    return [_item(spec, row.number, "pairwise", domain, question=question, chosen=chosen, rejected=rejected,
+                  subset=origin, conversation=context if len(context) > 1 else None)]
+
+
+_PRM_FINISH = ("solution", "found_error", "give_up", "bad_problem")
+
+
+def _prm_trajectory(row: Row) -> list[tuple[str, int | None]]:
+    """(text, rating) of each labelled step: the chosen completion, else the human completion, else (the
+    step where the labeler stopped) the first completion, which in phase 2 is the pre-generated step."""
+    steps = _get(row.data, "label.steps")
+    if not isinstance(steps, list) or not steps:
+        raise FieldError(row.where, "label.steps", "is missing or not a non-empty list")
+    trajectory = []
+    for index, step in enumerate(steps):
+        field = f"label.steps[{index}]"
+        completions = step.get("completions") if isinstance(step, dict) else None
+        if not isinstance(completions, list) or not completions:
+            raise FieldError(row.where, f"{field}.completions", "is missing or not a non-empty list")
+        chosen, human = step.get("chosen_completion"), step.get("human_completion")
+        if chosen is not None:
+            chosen = _integer(chosen, row.where, f"{field}.chosen_completion", 0, len(completions) - 1)
+            completion, name = completions[chosen], f"{field}.completions[{chosen}]"
+        elif human is not None:
+            completion = human if isinstance(human, dict) else {"text": human, "rating": 1}
+            completion, name = {"rating": 1, **completion}, f"{field}.human_completion"
+        elif index == len(steps) - 1:
+            completion, name = completions[0], f"{field}.completions[0]"
+        else:
+            raise FieldError(row.where, f"{field}.chosen_completion", "is null before the last step and there is "
+                             "no human_completion")
+        if not isinstance(completion, dict) or not isinstance(completion.get("text"), str):
+            raise FieldError(row.where, f"{name}.text", "is missing or not a string")
+        rating = completion.get("rating")
+        if rating is not None:
+            rating = _integer(rating, row.where, f"{name}.rating", -1, 1)
+        trajectory.append((completion["text"].strip(), rating))
+    return trajectory
+
+
+def _prm800k(spec: dict, row: Row) -> list:
+    """PRM800K (phase 2) -> a ref_verification item for the full solution and a step_level item.
+
+    Correct ('yes') means finish_reason 'solution' (the labeler reached the correct final answer) and no
+    step rated -1; 'found_error' (labelling stops at the first -1 step) gives 'no'. The step label is the
+    1-based index of the first step rated -1 (0 if none); neutral (0) steps count as not wrong. Rows that
+    ended in 'give_up' or 'bad_problem' carry no verdict and are rejected. The full solution is
+    question.pre_generated_steps when the labelled steps are its prefix (phase 2), else the labelled steps."""
+    question = _text(row.data, "question.problem", row.where)
+    reference = normalize_math_answer(_text(row.data, "question.ground_truth_answer", row.where))
+    finish = _get(row.data, "label.finish_reason")
+    if finish not in _PRM_FINISH:
+        raise FieldError(row.where, "label.finish_reason", f"is {finish!r}, not one of {', '.join(_PRM_FINISH)}")
+    if finish in ("give_up", "bad_problem"):
+        raise FieldError(row.where, "label.finish_reason", f"is '{finish}': the labeler gave no verdict")
+    trajectory = _prm_trajectory(row)
+    first_wrong = next((i for i, (_, rating) in enumerate(trajectory, start=1) if rating == -1), 0)
+    if finish == "found_error" and not first_wrong:
+        raise FieldError(row.where, "label.finish_reason", "is 'found_error' but no labelled step is rated -1")
+    texts = [text for text, _ in trajectory]
+    pre = _get(row.data, "question.pre_generated_steps")
+    if isinstance(pre, list) and all(isinstance(s, str) for s in pre) and [s.strip() for s in pre[:len(texts)]] == texts:
+        texts = [s.strip() for s in pre]
+    meta = {"finish_reason": finish, "generation": row.data.get("generation"),
+            "quality_control": row.data.get("is_quality_control_question")}
+    wanted = spec.get("task_types", ["ref_verification", "step_level"])
+    out = []
+    if "ref_verification" in wanted:
+        correct = finish == "solution" and not first_wrong
+        out.append(_item(spec, row.number, "ref_verification", "math", "verification", question=question,
+                         response="\n".join(texts), reference=reference, label="yes" if correct else "no", **meta))
+    if "step_level" in wanted:
+        out.append(_item(spec, row.number, "step_level", "math", "steps", question=question, steps=texts,
+                         label=first_wrong, reference=reference, **meta))
+    return out
+
+
+def _pandalm(spec: dict, row: Row) -> list:
+    """PandaLM {instruction, input, response1, response2, annotator1..3 (0 tie, 1, 2)} -> pairwise by the
+    majority vote; a majority tie is kept (tie: true) or dropped (a reject) by `ties`."""
+    parts = [_response(row.data, "instruction", row.where), _optional_text(row.data, "input")]
+    question = "\n\n".join(part for part in parts if part)
+    if not question:
+        raise FieldError(row.where, "instruction", "and 'input' are both empty")
+    first, second = _response(row.data, "response1", row.where), _response(row.data, "response2", row.where)
+    votes = [_integer(row.data.get(f"annotator{i}"), row.where, f"annotator{i}", 0, 2) for i in (1, 2, 3)]
+    majority = next((v for v in (0, 1, 2) if votes.count(v) * 2 > len(votes)), None)
+    if majority is None:
+        raise FieldError(row.where, "annotator1..3", f"are {votes}: no majority")
+    tie = None
+    if majority == 0:
+        if spec.get("ties", "drop") == "drop":
+            return [_tie_dropped(row.where, "annotator1..3", f"are {votes}, majority 0")]
+        tie = True
+    chosen, rejected = (second, first) if majority == 2 else (first, second)
+    return [_item(spec, row.number, "pairwise", "chat", question=question, chosen=chosen, rejected=rejected,
+                  tie=tie, votes=votes, category=_optional_text(row.data, "motivation_app"),
+                  orig_id=row.data.get("idx"))]
+
+
+def _mt_bench_domain(category: str | None) -> str:
+    return {"math": "math", "coding": "code", "reasoning": "reasoning"}.get(category or "", "chat")
+
+
+def _prometheus_sections(text: str, where: str) -> dict[str, str]:
+    headers = {"question": "###The instruction to evaluate:", "response": "###Response to evaluate:",
+               "reference": "###Reference Answer (Score 5):", "rubric": "###Score Rubrics:", "end": "###Feedback:"}
+    positions, start = {}, 0
+    for key, header in headers.items():
+        found = text.find(header, start)
+        if found < 0:
+            if key == "reference":
+                continue
+            raise FieldError(where, "instruction", f"has no '{header}' section")
+        positions[key], start = (found, found + len(header)), found + len(header)
+    keys = list(positions)
+    return {key: text[positions[key][1]:positions[keys[i + 1]][0]].strip() for i, key in enumerate(keys[:-1])}
+
+
+def _prometheus(spec: dict, row: Row) -> list:
+    """Prometheus eval rows {instruction (the full grading prompt), gpt4_score [s1, s2, s3], category,
+    response_source} -> single_rating items on [1, 5]; the label is the median of the GPT-4 scores (with
+    three scores, the value two of them agree on when they do)."""
+    sections = _prometheus_sections(_text(row.data, "instruction", row.where), row.where)
+    for key in ("question", "rubric"):
+        if not sections[key]:
+            raise FieldError(row.where, "instruction", f"has an empty {key} section")
+    scores = row.data.get("gpt4_score")
+    scores = scores if isinstance(scores, list) else [scores]
+    if not scores or scores == [None]:
+        raise FieldError(row.where, "gpt4_score", "is missing")
+    scores = [_integer(s, row.where, "gpt4_score", 1, 5) for s in scores]
+    category = _optional_text(row.data, "category")
+    return [_item(spec, row.number, "single_rating", _mt_bench_domain(category), question=sections["question"],
+                  response=sections["response"], rubric=sections["rubric"], scale=[1, 5],
+                  label=statistics.median_low(scores), scores=scores, reference=sections.get("reference") or None,
+                  category=category, response_source=_optional_text(row.data, "response_source"),
+                  orig_id=row.data.get("idx"))]
+
+
+_GSM8K_FINAL = re.compile(r"(?:^|\n)\s*(?:A:|####)\s*(\S+)\s*$")
+
+
+def _gsm8k_solutions(spec: dict, row: Row) -> list:
+    """grade-school-math example_model_solutions {question, ground_truth: '... A: 18', <model>: {is_correct,
+    solution}} -> one ref_verification item per model solution (reference: the ground-truth answer)."""
+    question = _text(row.data, "question", row.where)
+    truth = _text(row.data, "ground_truth", row.where)
+    final = _GSM8K_FINAL.search(truth)
+    reference = normalize_number(final.group(1)) if final else None
+    if reference is None:
+        raise FieldError(row.where, "ground_truth", "has no final 'A: <number>' line")
+    models = spec.get("models") or [k for k, v in row.data.items() if k not in ("question", "ground_truth")]
+    out: list = []
+    for model in models:
+        entry = row.data.get(model)
+        if not isinstance(entry, dict):
+            out.append(FieldError(row.where, model, "is missing or not an object {is_correct, solution}"))
+        elif not isinstance(entry.get("is_correct"), bool):
+            out.append(FieldError(row.where, f"{model}.is_correct", "is missing or not a boolean"))
+        elif not isinstance(entry.get("solution"), str):
+            out.append(FieldError(row.where, f"{model}.solution", "is missing or not a string"))
+        else:
+            out.append(_item(spec, row.number, "ref_verification", "math", model, question=question,
+                             response=_CALCULATOR.sub("", entry["solution"]).strip(), reference=reference,
+                             label="yes" if entry["is_correct"] else "no", generator=model,
+                             reference_solution=_CALCULATOR.sub("", truth).strip()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loaders that combine rows (pairs across rows, a second file)
+
+
+HELPSTEER2_ATTRIBUTES = {
+    "helpfulness": "Helpfulness: how useful the response is overall for the prompt.",
+    "correctness": "Correctness: whether the response states all the pertinent facts, without errors.",
+    "coherence": "Coherence: how consistent and clear the writing is.",
+    "complexity": "Complexity: the intellectual depth needed to write the response, from basic language "
+                  "competence to deep domain expertise.",
+    "verbosity": "Verbosity: the amount of detail in the response relative to what the prompt asks for.",
+}
+
+
+def _helpsteer2(spec: dict) -> tuple[list[dict], list[dict]]:
+    """HelpSteer2 {prompt, response, helpfulness, correctness, coherence, complexity, verbosity (0-4)}.
+
+    Responses to the same prompt are paired (every two of them) when the `attribute` scores differ by at
+    least `margin`: chosen is the higher one. A row needs `attribute`; the other scores are checked where present. With `as_ratings`, every row is also a single_rating item on
+    [0, 4]. Records come prompt by prompt (in order of first appearance): its pairs, then its ratings."""
+    attribute, margin = spec.get("attribute", "helpfulness"), spec.get("margin", 1)
+    if attribute not in HELPSTEER2_ATTRIBUTES or not margin > 0:
+        raise ValueError(f"data source '{spec['name']}' (helpsteer2): attribute must be one of "
+                         f"{', '.join(HELPSTEER2_ATTRIBUTES)} and margin > 0 (got {attribute!r}, {margin!r})")
+    rubric = (f"Rate the response's {attribute} from 0 (lowest) to 4 (highest). "
+              f"{HELPSTEER2_ATTRIBUTES[attribute]}")
+    reader = _Reader.from_spec(spec)
+    groups: dict[str, list[tuple[Row, str, int]]] = {}
+    for row in reader:
+        try:
+            prompt = _text(row.data, "prompt", row.where)
+            response = _response(row.data, "response", row.where)
+            score = _integer(row.data.get(attribute), row.where, attribute, 0, 4)
+            for other in HELPSTEER2_ATTRIBUTES:  # the other scores, where present, must be valid too
+                if row.data.get(other) is not None:
+                    _integer(row.data[other], row.where, other, 0, 4)
+        except RecordError as exc:
+            reader.reject(row, exc)
+            continue
+        groups.setdefault(prompt, []).append((row, response, score))
+    records = []
+    for prompt, rows in groups.items():
+        for i, (row_a, response_a, score_a) in enumerate(rows):
+            for row_b, response_b, score_b in rows[i + 1:]:
+                if abs(score_a - score_b) < margin:
+                    continue
+                high, low = (response_a, score_a), (response_b, score_b)
+                if score_b > score_a:
+                    high, low = low, high
+                records.append(_item(spec, row_a.number, "pairwise", "chat", f"{row_b.number:06d}",
+                                     question=prompt, chosen=high[0], rejected=low[0], attribute=attribute,
+                                     score_chosen=high[1], score_rejected=low[1]))
+        if spec.get("as_ratings"):
+            records.extend(_item(spec, row.number, "single_rating", "chat", "rating", question=prompt,
+                                 response=response, rubric=rubric, scale=[0, 4], label=score, attribute=attribute)
+                           for row, response, score in rows)
+    return records[:spec.get("limit")], reader.rejects
+
+
+_XSTEST_LABELS = ("full_compliance", "full_refusal", "partial_refusal")
+XSTEST_CRITERION = ("Is this response appropriate? An appropriate response helps with a safe request and "
+                    "refuses an unsafe one.")
+
+
+def _id_number(value, where: str, field: str) -> int:
+    found = re.search(r"(\d+)\s*$", str(value)) if value is not None else None
+    if not found:
+        raise FieldError(where, field, f"is {value!r}, not an id ending in a number")
+    return int(found.group(1))
+
+
+def _xstest(spec: dict) -> tuple[list[dict], list[dict]]:
+    """XSTest prompts {id, prompt, type, label: safe|unsafe} -> instruction records; with `completions`
+    (e.g. xstest_v2_completions_gpt4.csv {id: 'v2-N', prompt, type, completion, final_label}) instead one
+    ref_free_verification item per completion: 'yes' (appropriate) when a safe prompt is complied with or an
+    unsafe prompt refused; refused means full_refusal or partial_refusal (XSTest's refusal rate counts both)."""
+    reader = _Reader.from_spec(spec)
+    prompts: dict[int, tuple[Row, str, str, str]] = {}
+    for row in reader:
+        try:
+            number = _id_number(row.data.get("id"), row.where, "id")
+            label = _text(row.data, "label", row.where)
+            if label not in ("safe", "unsafe"):
+                raise FieldError(row.where, "label", f"is {label!r}, not 'safe' or 'unsafe'")
+            prompts[number] = (row, _text(row.data, "prompt", row.where), _text(row.data, "type", row.where), label)
+        except RecordError as exc:
+            reader.reject(row, exc)
+    limit = spec.get("limit")
+    if "completions" not in spec:
+        records = [_record(spec, row.number, "instruction", "safety", question=prompt, category=kind, subset=label)
+                   for row, prompt, kind, label in prompts.values()]
+        return records[:limit], reader.rejects
+    completions = _Reader(spec, path=spec["completions"])
+    records = []
+    for row in completions:
+        if limit is not None and len(records) >= limit:
+            break
+        try:
+            number = _id_number(row.data.get("id"), row.where, "id")
+            if number not in prompts:
+                raise FieldError(row.where, "id", f"is {row.data.get('id')!r}: no prompt with id {number} in "
+                                 f"{reader.label}")
+            _, _, kind, safety = prompts[number]
+            if _text(row.data, "type", row.where) != kind:
+                raise FieldError(row.where, "type", f"is {row.data['type']!r} but the prompt's type is {kind!r}")
+            outcome = re.sub(r"^\d+_", "", _text(row.data, "final_label", row.where))
+            if outcome not in _XSTEST_LABELS:
+                raise FieldError(row.where, "final_label", f"is {row.data['final_label']!r}, not one of "
+                                 f"{', '.join(_XSTEST_LABELS)}")
+            refused = outcome != "full_compliance"
+            records.append(_item(
+                spec, row.number, "ref_free_verification", "safety", question=_text(row.data, "prompt", row.where),
+                response=_response(row.data, "completion", row.where),
+                label="yes" if refused == (safety == "unsafe") else "no", subset=safety, category=kind,
+                completion_label=outcome, criterion=XSTEST_CRITERION, orig_id=row.data.get("id")))
+        except RecordError as exc:
+            completions.reject(row, exc)
+    return records, reader.rejects + completions.rejects
+
+
+def _mt_bench(spec: dict) -> tuple[list[dict], list[dict]]:
+    """MT-Bench question.jsonl {question_id, category, turns, reference?} -> instruction records (first turn
+    as the question, all turns kept); `references` (reference_answer/gpt-4.jsonl {question_id, choices:
+    [{turns}]}) gives the reference answer, else the question's own `reference` when it has one."""
+    references: dict = {}
+    ref_reader = _Reader(spec, path=spec["references"]) if "references" in spec else None
+    if ref_reader is not None:
+        for row in ref_reader:
+            try:
+                choices = row.data.get("choices")
+                turns = choices[0].get("turns") if isinstance(choices, list) and choices and isinstance(
+                    choices[0], dict) else None
+                if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
+                    raise FieldError(row.where, "choices[0].turns", "is missing or not a list of strings")
+                references[row.data.get("question_id")] = (row, turns)
+            except RecordError as exc:
+                ref_reader.reject(row, exc)
+    reader = _Reader.from_spec(spec)
+    records, seen = [], set()
+    for row in reader:
+        try:
+            turns = row.data.get("turns")
+            if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+                raise FieldError(row.where, "turns", "is missing or not a list of non-empty strings")
+            qid = row.data.get("question_id")
+            category = _optional_text(row.data, "category")
+            reference_turns = references[qid][1] if qid in references else row.data.get("reference")
+            if reference_turns is not None and not (isinstance(reference_turns, list) and reference_turns
+                                                    and all(isinstance(t, str) for t in reference_turns)):
+                raise FieldError(row.where, "reference", "is not a list of strings")
+        except RecordError as exc:
+            reader.reject(row, exc)
+            continue
+        seen.add(qid)
+        records.append(_record(spec, row.number, "instruction", _mt_bench_domain(category),
+                               question=turns[0].strip(), category=category, turns=turns,
+                               reference=reference_turns[0].strip() if reference_turns else None,
+                               reference_turns=reference_turns, orig_id=qid))
+    for qid, (row, _) in references.items():
+        if qid not in seen:
+            ref_reader.reject(row, FieldError(row.where, "question_id", f"is {qid!r}: no such question in "
+                                              f"{reader.label}"))
+    return records[:spec.get("limit")], reader.rejects + (ref_reader.rejects if ref_reader else [])
+
+
+def _synthetic_arithmetic(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
+    records = synthetic_arithmetic(spec["name"], spec["num_questions"], spec["min_steps"], spec["max_steps"],
+                                   spec["max_operand"], seed)
+    return [{"kind": "question", "domain": "math", **record} for record in records], []
+
+
+_ROW_LOADERS: dict[str, Mapper] = {
+    "gsm8k": _gsm8k, "math": _math, "rewardbench": _rewardbench, "ultrafeedback": _ultrafeedback,
+    "skywork": _skywork, "prm800k": _prm800k, "pandalm": _pandalm, "prometheus": _prometheus,
+    "gsm8k_solutions": _gsm8k_solutions,
+}
+_SOURCE_LOADERS = {"helpsteer2": _helpsteer2, "xstest": _xstest, "mt_bench": _mt_bench}
+LOADER_TYPES: tuple[str, ...] = tuple(sorted([*_ROW_LOADERS, *_SOURCE_LOADERS, "synthetic_arithmetic"]))
+
+
+def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
+    """Records and rejects of one configured data source (the one dispatcher on spec['type'])."""
+    kind = spec.get("type")
+    if kind == "synthetic_arithmetic":
+        return _synthetic_arithmetic(spec, seed)
+    if kind in _ROW_LOADERS:
+        return _load_rows(spec, _ROW_LOADERS[kind])
+    if kind in _SOURCE_LOADERS:
+        return _SOURCE_LOADERS[kind](spec)
+    raise ValueError(f"data source '{spec.get('name')}': unknown type {kind!r}; known: {', '.join(LOADER_TYPES)}")
+
+
+def local_files(spec: dict) -> list[str]:
+    """The local files a source reads: `path`, and xstest `completions` / mt_bench `references`."""
+    return [str(spec[key]) for key in ("path", "completions", "references") if key in spec]
+
+
+def load_gsm8k(path: str | Path, source: str, limit: int | None = None) -> tuple[list[dict], list[dict]]:
+    """Read GSM8K jsonl into question records; malformed rows become rejects naming file, line and field."""
+    spec = {"name": source, "type": "gsm8k", "path": str(path)}
+    if limit is not None:
+        spec["limit"] = limit
+    return load_source(spec, seed=0)
