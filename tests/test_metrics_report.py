@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from judgeflow import report
-from judgeflow.metrics import bootstrap_ci, pairwise_metrics, per_item, task_metrics, tidy
+from judgeflow.metrics import bootstrap_ci, pairwise_metrics, per_item, sc_at_k, task_metrics, tidy
 from judgeflow.records import read_json, write_json
 
 B = 400  # bootstrap samples in these tests
@@ -200,7 +200,7 @@ def test_bias_report_by_hand():
 def test_human_agreement_with_and_without_ties():
     judgments = (_pair("h1", "A", "B")                 # judge A in both orders = human A: agree
                  + _pair("h2", "A", "A", tie=True)     # inconsistent -> judge tie = human tie: agree
-                 + _pair("h3", "tie", "tie", tie=True)  # judge tie = human tie: agree
+                 + _pair("h3", "C", "C", tie=True)     # judge tie ([[C]]) = human tie: agree
                  + _pair("h4", "B", "A")               # judge prefers the other response: disagree
                  + _pair("h5", "tie", "A", "B")        # judge tie, human B: disagree; left out w/o ties
                  + _pair("h6", None, "B"))             # parse error -> error vote: disagree, kept w/o ties
@@ -214,6 +214,9 @@ def test_human_agreement_with_and_without_ties():
     assert block["items"] == 4 and block["ties"] == 2 and block["accuracy"] == pytest.approx(0.5)
     # RewardBench-compatible: h5 (0.5 for 'tie' + 1) / 2, h6 (0.5 for the error + 1) / 2
     assert block["rewardbench_score"] == pytest.approx((1 + 0 + 0.75 + 0.75) / 4)
+    # no tied label and no tie verdict: no human-agreement block (it would only repeat the accuracy)
+    plain = task_metrics(_pair("n1", "A", "B", tie=False), B, 0.95, 0)["tasks"]["pairwise"]
+    assert "human_agreement" not in plain
 
 
 # ------------------------------------------------------------------------------- other task types
@@ -321,6 +324,22 @@ def test_sc_at_k_majority_vote_by_hand():
     assert sc["max_k"] == 2 and sc["samples_min"] == 3 and sc["samples_max"] == 5
 
 
+def test_sc_at_k_entry_point():
+    t = "ref_free_verification"
+    judgments = (_samples("x1", ["no", "yes", "yes", "yes"], "yes", t)    # k1 wrong, k2 tie -> no, k4 yes
+                 + _samples("x2", ["yes", "no", "no", "no"], "yes", t))   # k1 right, k2 tie -> yes, k4 no
+    capped = sc_at_k(judgments, 2, B, 0.95, 0)
+    sc = capped["tasks"][t]["sc_at_k"]
+    assert sc["max_k"] == 2 and sc["requested_max_k"] == 2
+    assert [(row["k"], row["accuracy"]) for row in sc["by_k"]] == [(1, 0.5), (2, 0.5)]
+    short = sc_at_k(judgments, 8, B, 0.95, 0)["tasks"][t]["sc_at_k"]  # only 4 samples: k stops at 4
+    assert short["max_k"] == 4 and short["requested_max_k"] == 8
+    assert [row["accuracy"] for row in short["by_k"]] == [0.5, 0.5, 0.5]
+    rows = pd.DataFrame(tidy(capped))
+    assert list(rows["k"]) == [1, 2] and set(rows["scope"]) == {"sc_at_k"} and list(rows["name"]) == ["SC@1", "SC@2"]
+    json.dumps(capped, allow_nan=False)
+
+
 def test_direct_vs_critique_tokens():
     judgments = []
     for protocol, rows in {"critique": [("q1", "A", "B", 100, 120), ("q2", "B", "A", 80, 100)],
@@ -348,7 +367,8 @@ def test_direct_vs_critique_tokens():
 def _mixed():
     return (_pair("p1", "A", "B", num_tokens=3) + _pair("p2", None, "A", num_tokens=4)
             + [_single("s1", 1, 1, "step_level"), _single("s2", 2, 0, "step_level")]
-            + [_single("v1", "yes", "yes", "ref_free_verification"), _single("v2", "yes", "no", "ref_free_verification")]
+            + [_single("v1", "yes", "yes", "ref_free_verification"),
+               _single("v2", "yes", "no", "ref_free_verification")]
             + [_single("r1", 3, 3, "single_rating"), _single("r2", 4, 5, "single_rating"),
                _single("r3", 1, 1, "single_rating")])
 
@@ -510,3 +530,9 @@ def test_figure_from_a_result_file(tmp_path):
                            xlabel="task type", ylabel="primary metric (95% CI)")
     _written(tmp_path / "tasks")
     assert len(fig.axes[0].patches) == 4
+    frame = report.tidy_frame([tmp_path / "m.json"], extra=[{"sft_size": 10}])
+    assert len(frame) == len(rows) and set(frame["sft_size"]) == {10}
+    assert set(frame["file"]) == {str(tmp_path / "m.json")}
+    # the legacy per-stage table also reads a task_metrics file (its pairwise block)
+    table = report.metrics_table([tmp_path / "m.json"])
+    assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "stage_index"] == 0

@@ -7,9 +7,9 @@ subset, tie (pairwise: the human label is a tie), chosen_first, chosen_longer (p
 
 Conventions, everywhere:
 - Headline numbers use each item/order's first sample (lowest `sample`); the other samples feed SC@k only.
-- A parse error is a wrong judgment, never 0.5. The RewardBench-compatible score (a parse error or a "tie"
+- A parse error is a wrong judgment, never 0.5. The RewardBench-compatible score (a parse error or a tie
   verdict scores 0.5, as allenai/reward-bench scripts/run_generative.py does) is reported beside it under
-  its own name, `rewardbench_score`.
+  its own name, `rewardbench_score`. A pairwise tie verdict is "C" (the [[C]] tag) or "tie".
 - Pairwise items whose human label is a tie (`tie: true`) are left out of every accuracy and counted in
   `ties`; they enter the human-agreement numbers only.
 - Intervals: percentile bootstrap over items (both orders and all samples of an item move together), with
@@ -37,7 +37,8 @@ PRIMARY_METRIC = {"pairwise": "accuracy", "step_level": "f1", "ref_verification"
 METRICS = ("accuracy", "consistent_accuracy", "consistency", "parse_error_rate")
 PAIRWISE_METRICS = METRICS + ("rewardbench_score",)
 SECTION_METRICS = ("accuracy", "consistent_accuracy", "rewardbench_score")
-REWARDBENCH_SCORE_NOTE = ("RewardBench-compatible: a parse error or a 'tie' verdict scores 0.5 (not an accuracy; "
+TIE_VERDICTS = ("C", "tie")
+REWARDBENCH_SCORE_NOTE = ("RewardBench-compatible: a parse error or a tie verdict scores 0.5 (not an accuracy; "
                           "`accuracy` counts parse errors as wrong)")
 
 # RewardBench sections, from allenai/reward-bench rewardbench/constants.py (SUBSET_MAPPING, EXAMPLE_COUNTS) and
@@ -63,7 +64,7 @@ NO_SUBSET = "(none)"
 SC_TIE_RULE = ("majority of the parsed verdicts among the first k samples; parse errors do not vote; a tie between "
                "verdicts goes to the one voted first (lowest sample index); no parsed verdict = wrong")
 HUMAN_VOTE_RULE = ("judge vote per item from both orders (MT-Bench): the same response preferred in both = that "
-                   "response; a 'tie' verdict or a different response per order = tie; a parse error in either "
+                   "response; a tie verdict or a different response per order = tie; a parse error in either "
                    "order = error (never agrees)")
 
 _REQUIRED = ("item_id", "order", "label", "verdict", "parse_error", "correct")
@@ -241,13 +242,14 @@ def _tokens(out: dict, items: list[_Item], resamples: _Resamples, confidence: fl
 def _rewardbench_point(judgment: dict) -> float:
     if judgment["correct"]:
         return 1.0
-    return 0.5 if judgment["parse_error"] is not None or judgment["verdict"] == "tie" else 0.0
+    return 0.5 if judgment["parse_error"] is not None or judgment["verdict"] in TIE_VERDICTS else 0.0
 
 
 def _pairwise_row(item: _Item) -> dict:
     first, second = item.main("original"), item.main("swapped")
     # The same response preferred in both orders: the verdict letter flips with the swap.
-    consistent = first["verdict"] in ("A", "B") and second["verdict"] in ("A", "B") and first["verdict"] != second["verdict"]
+    a, b = first["verdict"], second["verdict"]
+    consistent = a in ("A", "B") and b in ("A", "B") and a != b
     return {
         "item_id": item.item_id, "subset": item.subset, "tie": item.tie,
         "accuracy": (bool(first["correct"]) + bool(second["correct"])) / 2,
@@ -294,7 +296,8 @@ def _sections(items: list[_Item], samples: int, confidence: float, seed: int) ->
     present = set(_by_subset(items))
     official = {name for names in REWARDBENCH_SECTIONS.values() for name in names}
     scheme = "rewardbench" if present & official else "subsets"
-    counts = {name: len(groups.get(name, [])) for name in sorted(present | (official if scheme == "rewardbench" else set()))}
+    listed = present | official if scheme == "rewardbench" else present
+    counts = {name: len(groups.get(name, [])) for name in sorted(listed)}
     weights = dict(counts)
     if scheme == "rewardbench" and counts[REWARDBENCH_UPWEIGHTED]:
         code = sum(counts[name] for name in REWARDBENCH_CODE_SUBSETS)
@@ -511,7 +514,8 @@ def _bias(items: list[_Item], samples: int, confidence: float, seed: int) -> dic
         stats[name] = _ratio(pairs[:, 0], pairs[:, 1])
         out[f"judgments_{name}"] = int(pairs[:, 1].sum())
         _fill(out, f"accuracy_{name}", resamples, stats[name], confidence,
-              "no judgment has a chosen_longer field" if name in ("chosen_longer", "chosen_shorter") else "no judgments")
+              "no judgment has a chosen_longer field" if name in ("chosen_longer", "chosen_shorter")
+              else "no judgments")
     for gap, (a, b) in {"position_gap": ("chosen_first", "chosen_second"),
                         "length_gap": ("chosen_longer", "chosen_shorter")}.items():
         _fill(out, gap, resamples, _difference(stats[a], stats[b]), confidence,
@@ -528,13 +532,14 @@ def _vote(verdicts: list):
     return next(v for v in verdicts if v is not None and counts[v] == top)
 
 
-def _sc_at_k(items: list[_Item], samples: int, confidence: float, seed: int) -> dict | None:
+def _sc_at_k(items: list[_Item], samples: int, confidence: float, seed: int, max_k: int | None = None) -> dict | None:
+    """SC@k for k = 1, 2, 4, ... up to the largest power of 2 that every item/order has samples for (and <= max_k)."""
     scored = [item for item in items if not item.tie]
     pools = [list(item.samples.values()) for item in scored]
     sizes = [len(pool) for item in pools for pool in item]
-    if not sizes or max(sizes) < 2:
+    if not sizes or (max_k is None and max(sizes) < 2):
         return None
-    available = min(sizes)
+    available = min(sizes) if max_k is None else min(min(sizes), max_k)
     ks = [2 ** power for power in range(int(math.log2(available)) + 1)]
     resamples = _Resamples(len(scored), samples, seed)
     rows = []
@@ -544,8 +549,8 @@ def _sc_at_k(items: list[_Item], samples: int, confidence: float, seed: int) -> 
         row = {"k": k, "items": len(scored)}
         _fill(row, "accuracy", resamples, _mean(scores), confidence, "no items")
         rows.append(row)
-    return {"max_k": ks[-1], "samples_min": available, "samples_max": max(sizes), "tie_rule": SC_TIE_RULE,
-            "by_k": rows}
+    return {"max_k": ks[-1], "requested_max_k": max_k, "samples_min": min(sizes), "samples_max": max(sizes),
+            "tie_rule": SC_TIE_RULE, "by_k": rows}
 
 
 def _human_agreement(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
@@ -557,7 +562,7 @@ def _human_agreement(items: list[_Item], samples: int, confidence: float, seed: 
         a, b = first["verdict"], second["verdict"]
         if a is None or b is None or first["parse_error"] is not None or second["parse_error"] is not None:
             vote = "error"
-        elif a == "tie" or b == "tie" or a == b:
+        elif a in TIE_VERDICTS or b in TIE_VERDICTS or a == b:
             vote = "tie"
         else:
             vote = a  # the response preferred in both orders, named by its letter in the original order
@@ -574,7 +579,8 @@ def _human_agreement(items: list[_Item], samples: int, confidence: float, seed: 
     agree = (judge_a == human_a).astype(float)
     kept = ((judge_a != "tie") & (human_a != "tie")).astype(float)
     resamples = _Resamples(len(items), samples, seed)
-    out = {"items": len(items), "human_ties": int((human_a == "tie").sum()), "judge_ties": int((judge_a == "tie").sum()),
+    out = {"items": len(items), "human_ties": int((human_a == "tie").sum()),
+           "judge_ties": int((judge_a == "tie").sum()),
            "judge_errors": int((judge_a == "error").sum()), "items_without_ties": int(kept.sum()),
            "vote_rule": HUMAN_VOTE_RULE}
     _fill(out, "agreement_with_ties", resamples, _mean(agree), confidence, "no items")
@@ -616,7 +622,7 @@ def _task_block(task_type: str, records: list[dict], samples: int, confidence: f
             block.update(_subset_mean_f1(items, samples, confidence, seed))
     if pairwise:
         block["bias"] = _bias(items, samples, confidence, seed)
-        if any("tie" in j for j in records):
+        if any(item.tie for item in items) or any(j["verdict"] in TIE_VERDICTS for j in records):
             block["human_agreement"] = _human_agreement(items, samples, confidence, seed)
     sc = _sc_at_k(items, samples, confidence, seed)
     if sc:
@@ -630,24 +636,51 @@ def task_metrics(judgments: list[dict], bootstrap_samples: int, confidence: floa
     Returns {"bootstrap_samples", "confidence", "seed", "judgments", "model", "tasks": {group: block},
     "protocols": [rows]} (protocols only when a judgment has a `protocol` field). A group is the task type,
     or "task_type/protocol" when that task type's judgments carry several protocols. JSON-serializable."""
+    result = _header(judgments, bootstrap_samples, confidence, seed)
+    for group, task_type, protocol, records in _groups(judgments):
+        result["tasks"][group] = {"protocol": protocol,
+                                  **_task_block(task_type, records, bootstrap_samples, confidence, seed)}
+    if any("protocol" in j for j in judgments):
+        result["protocols"] = [_protocol_row(group, block) for group, block in result["tasks"].items()]
+    return result
+
+
+def _groups(judgments: list[dict]):
+    """(group, task_type, protocol, records): a group is the task type, or "task_type/protocol" when that task
+    type's judgments carry several protocols."""
+    for task_type in TASK_TYPES:
+        records = [j for j in judgments if j["task_type"] == task_type]
+        protocols = sorted({j.get("protocol") for j in records}, key=str)
+        for protocol in protocols:
+            group = task_type if len(protocols) == 1 else f"{task_type}/{protocol}"
+            yield group, task_type, protocol, [j for j in records if j.get("protocol") == protocol]
+
+
+def _header(judgments: list[dict], bootstrap_samples: int, confidence: float, seed: int) -> dict:
     if not judgments:
         raise ValueError("no judgments to score")
     _validate(judgments, need_task_type=True)
     models = sorted({str(j["model"]) for j in judgments if j.get("model") is not None})
     if len(models) > 1:
         raise ValueError(f"judgments from several models {models}: score each model separately")
-    result = {"bootstrap_samples": bootstrap_samples, "confidence": confidence, "seed": seed,
-              "judgments": len(judgments), "model": models[0] if models else None, "tasks": {}}
-    for task_type in TASK_TYPES:
-        records = [j for j in judgments if j["task_type"] == task_type]
-        protocols = sorted({j.get("protocol") for j in records}, key=str)
-        for protocol in protocols:
-            group = task_type if len(protocols) == 1 else f"{task_type}/{protocol}"
-            block = _task_block(task_type, [j for j in records if j.get("protocol") == protocol],
-                                bootstrap_samples, confidence, seed)
-            result["tasks"][group] = {"protocol": protocol, **block}
-    if any("protocol" in j for j in judgments):
-        result["protocols"] = [_protocol_row(group, block) for group, block in result["tasks"].items()]
+    return {"bootstrap_samples": bootstrap_samples, "confidence": confidence, "seed": seed,
+            "judgments": len(judgments), "model": models[0] if models else None, "tasks": {}}
+
+
+def sc_at_k(judgments: list[dict], max_k: int, bootstrap_samples: int, confidence: float, seed: int) -> dict:
+    """SC@k majority-vote accuracy (see SC_TIE_RULE) for k = 1, 2, 4, ... up to max_k, per task-type group.
+
+    Returns the task_metrics header and "tasks": {group: {task_type, protocol, items, ties, sc_at_k: {max_k,
+    requested_max_k, samples_min, samples_max, tie_rule, by_k: [{k, items, accuracy, accuracy_ci}]}}}. When some
+    item/order has fewer than max_k samples, k stops at the largest power of 2 they all have (max_k says which)."""
+    if max_k < 1:
+        raise ValueError(f"max_k must be >= 1, got {max_k}")
+    result = _header(judgments, bootstrap_samples, confidence, seed)
+    for group, task_type, protocol, records in _groups(judgments):
+        items = _group_items(records, pairwise=task_type == "pairwise")
+        result["tasks"][group] = {"task_type": task_type, "protocol": protocol,
+                                  "items": sum(not item.tie for item in items), "ties": sum(item.tie for item in items),
+                                  "sc_at_k": _sc_at_k(items, bootstrap_samples, confidence, seed, max_k)}
     return result
 
 
@@ -691,6 +724,6 @@ def tidy(result: dict) -> list[dict]:
         for scope in ("bias", "human_agreement"):
             if scope in block:
                 emit(group, block, scope, scope, block[scope], block[scope]["items"])
-        for row in sorted(block.get("sc_at_k", {}).get("by_k", []), key=lambda r: r["k"]):
+        for row in sorted((block.get("sc_at_k") or {}).get("by_k", []), key=lambda r: r["k"]):
             emit(group, block, "sc_at_k", f"SC@{row['k']}", row, row["items"], k=row["k"])
     return rows

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeflow.metrics import METRICS
+from judgeflow.metrics import METRICS, tidy
 from judgeflow.records import read_json
 
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
@@ -35,16 +35,36 @@ STYLE = {
 # ------------------------------------------------------------------------------ legacy stage report
 
 def metrics_table(metric_files: list[str | Path]) -> pd.DataFrame:
+    """One row per pairwise metric file (pairwise_metrics, or task_metrics' "pairwise" block), sorted by
+    stage_index (the file's position where it has none)."""
     rows = []
-    for path in metric_files:
+    for position, path in enumerate(metric_files):
         metrics = read_json(path)
-        row = {"model": metrics["model"], "stage_index": metrics["stage_index"], "items": metrics["items"]}
+        block = metrics["tasks"]["pairwise"] if "tasks" in metrics else metrics
+        row = {"model": metrics["model"], "stage_index": metrics.get("stage_index", position), "items": block["items"]}
         for name in METRICS:
-            row[name] = metrics[name]
-            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = metrics[f"{name}_ci"]
-        row["settings_hash"] = metrics["settings_hash"]
+            row[name] = block[name]
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = block[f"{name}_ci"] or (None, None)
+        row["settings_hash"] = metrics.get("settings_hash")
         rows.append(row)
     return pd.DataFrame(rows).sort_values("stage_index").reset_index(drop=True)
+
+
+FILE_FIELDS = ("model", "benchmark", "experiment", "settings_hash")
+
+
+def tidy_frame(metric_files: list[str | Path], extra: list[dict] | None = None) -> pd.DataFrame:
+    """metrics.tidy rows of task_metrics / sc_at_k result files; each row also gets its file's FILE_FIELDS,
+    `file`, and the entries of extra[i] (e.g. the ablation grid point that made file i)."""
+    if extra is not None and len(extra) != len(metric_files):
+        raise ValueError(f"extra has {len(extra)} entries for {len(metric_files)} metric files")
+    rows = []
+    for position, path in enumerate(metric_files):
+        result = read_json(path)
+        fields = {name: result.get(name) for name in FILE_FIELDS}
+        fields.update(file=str(path), **(extra[position] if extra else {}))
+        rows += [{**fields, **row} for row in tidy(result)]
+    return pd.DataFrame(rows)
 
 
 def markdown_table(table: pd.DataFrame, confidence: float) -> str:
