@@ -533,6 +533,13 @@ def test_figure_from_a_result_file(tmp_path):
     frame = report.tidy_frame([tmp_path / "m.json"], extra=[{"sft_size": 10}])
     assert len(frame) == len(rows) and set(frame["sft_size"]) == {10}
     assert set(frame["file"]) == {str(tmp_path / "m.json")}
+    # tidy -> one row per group with m, m_ci_low, m_ci_high -> 'x [lo, hi]' cells
+    wide = report.wide_ci_table(frame[frame.scope == "overall"], index="group")
+    assert list(wide["group"]) == ["pairwise", "step_level", "ref_free_verification", "single_rating"]
+    assert wide.loc[0, "accuracy"] == pytest.approx(0.5) and np.isnan(wide.loc[0, "f1"])
+    cells = report.ci_frame(wide, ["accuracy"], keep=["group"])
+    assert cells.loc[0, "accuracy"] == report.ci_cell(0.5, wide.loc[0, "accuracy_ci_low"], wide.loc[0, "accuracy_ci_high"])
+    assert cells.loc[3, "accuracy"] == "n/a"  # single_rating reports exact_agreement, not accuracy
     # the legacy per-stage table also reads a task_metrics file (its pairwise block)
     table = report.metrics_table([tmp_path / "m.json"])
     assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "stage_index"] == 0
