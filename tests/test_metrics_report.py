@@ -538,7 +538,8 @@ def test_figure_from_a_result_file(tmp_path):
     assert list(wide["group"]) == ["pairwise", "step_level", "ref_free_verification", "single_rating"]
     assert wide.loc[0, "accuracy"] == pytest.approx(0.5) and np.isnan(wide.loc[0, "f1"])
     cells = report.ci_frame(wide, ["accuracy"], keep=["group"])
-    assert cells.loc[0, "accuracy"] == report.ci_cell(0.5, wide.loc[0, "accuracy_ci_low"], wide.loc[0, "accuracy_ci_high"])
+    low, high = wide.loc[0, "accuracy_ci_low"], wide.loc[0, "accuracy_ci_high"]
+    assert cells.loc[0, "accuracy"] == report.ci_cell(0.5, low, high) == f"0.500 [{low:.3f}, {high:.3f}]"
     assert cells.loc[3, "accuracy"] == "n/a"  # single_rating reports exact_agreement, not accuracy
     # the legacy per-stage table also reads a task_metrics file (its pairwise block)
     table = report.metrics_table([tmp_path / "m.json"])
