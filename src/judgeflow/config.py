@@ -94,10 +94,34 @@ def _cross_reference_problems(config: dict) -> list[str]:
             problems.append(f"config key 'generate.generators.{index}': '{name}' is not defined under 'models'")
     if config["teacher"]["model"] not in models:
         problems.append(f"config key 'teacher.model': '{config['teacher']['model']}' is not defined under 'models'")
-    for key in ("template", "direct_template"):
-        if config["judge"][key] not in TEMPLATES:
-            problems.append(f"config key 'judge.{key}': unknown template '{config['judge'][key]}'; "
-                            f"known: {', '.join(sorted(TEMPLATES))}")
+    for key, protocol in (("templates", "critique"), ("direct_templates", "direct")):
+        for index, template_id in enumerate(config["judge"][key]):
+            if template_id not in TEMPLATES:
+                problems.append(f"config key 'judge.{key}.{index}': unknown template '{template_id}'; "
+                                f"known: {', '.join(sorted(TEMPLATES))}")
+            elif TEMPLATES[template_id].protocol != protocol:
+                problems.append(f"config key 'judge.{key}.{index}': '{template_id}' is a {TEMPLATES[template_id].protocol}"
+                                f" template; judge.{key} takes {protocol} templates")
+    pools = {key: {TEMPLATES[t].task_type for t in config["judge"][key] if t in TEMPLATES}
+             for key in ("templates", "direct_templates")}
+    for task_type, share in config["data"]["task_ratio"].items():
+        if share > 0 and task_type not in pools["templates"]:
+            problems.append(f"config key 'judge.templates': no {task_type} template, but data.task_ratio gives "
+                            f"{task_type} a share")
+        if share > 0 and config["rollout"]["direct_judgment_share"] > 0 and task_type not in pools["direct_templates"]:
+            problems.append(f"config key 'judge.direct_templates': no {task_type} template, but "
+                            f"rollout.direct_judgment_share > 0 and data.task_ratio gives {task_type} a share")
+    benchmark_names = [spec["name"] for spec in config["evaluation"]["benchmarks"]]
+    for name in sorted({n for n in benchmark_names if benchmark_names.count(n) > 1 or n == "heldout"}):
+        problems.append(f"config key 'evaluation.benchmarks': the name '{name}' is used twice or is reserved")
+    for name, spec in config["ablations"].items():
+        if spec["benchmark"] not in ["heldout"] + benchmark_names:
+            problems.append(f"config key 'ablations.{name}.benchmark': '{spec['benchmark']}' is neither heldout "
+                            f"nor a name under evaluation.benchmarks")
+        if spec["plot"] == "heatmap" and len(spec["vary"]) != 2:
+            problems.append(f"config key 'ablations.{name}.vary': a heatmap needs exactly two varied keys")
+        if spec["plot"] == "line" and len(spec["vary"]) > 1:
+            problems.append(f"config key 'ablations.{name}.vary': a line plot varies at most one key")
     names = [source["name"] for source in config["data"]["sources"]]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -49,7 +49,14 @@ def extract_answer(text: str) -> tuple[str | None, str]:
 
 
 def grade(response: str, truth: str) -> dict:
-    """Grade a response against the exact answer: {'extracted', 'method', 'correct'}."""
+    """Grade a response against the exact answer: {'extracted', 'method', 'correct'}. A symbolic answer
+    (MATH: '\\frac{5}{6}') is compared with the response's last \\boxed{} after normalisation."""
+    if normalize_number(truth) is None:
+        from judgeflow.loaders import boxed_answer, normalize_math_answer
+
+        found = boxed_answer(response)
+        correct = found is not None and normalize_math_answer(found) == normalize_math_answer(truth)
+        return {"extracted": found, "method": "boxed" if found is not None else "none", "correct": correct}
     extracted, method = extract_answer(response)
     correct = extracted is not None and Fraction(extracted) == Fraction(truth)
     return {"extracted": extracted, "method": method, "correct": bool(correct)}

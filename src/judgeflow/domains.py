@@ -403,7 +403,8 @@ def grade_code(record: dict, text: str, limits: sandbox.Limits | None = None) ->
     detail = f"{result['status']}: {result['tests_passed']}/{result['tests_total']} tests passed"
     if result["detail"]:
         detail += f"; {result['detail']}"
-    return {"extracted": code, "method": method, "correct": result["passed"], "detail": detail}
+    return {"extracted": code, "method": method, "correct": result["passed"], "detail": detail,
+            "tests_passed": result["tests_passed"], "tests_total": result["tests_total"]}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Sampling pairwise judgments and turning them into training data (SFT set, DPO pairs, rollout keeps)."""
+"""Sampling judgments of every task type and turning them into training data (SFT set, DPO pairs, rollout keeps)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,59 @@ import random
 from collections import Counter, defaultdict
 
 from judgeflow.generation import GenerationBackend, SamplingParams
-from judgeflow.templates import judge_prompt
-from judgeflow.verdicts import parse_pairwise
+from judgeflow.templates import item_task_type, judge_prompt, pick_template
+from judgeflow.verdicts import format_verdict, is_correct, parse_verdict
 
 ORDERS = ("original", "swapped")
 
 
-def prompts_for(items: list[dict], orders: tuple[str, ...], template_id: str, seed: int) -> list[dict]:
-    return [judge_prompt(item, order, template_id, seed) for item in items for order in orders]
+def orders_for(item: dict) -> tuple[str, ...]:
+    """Pairwise items are judged in both orders (position swap); the other task types once."""
+    return ORDERS if item_task_type(item) == "pairwise" else ("original",)
+
+
+def template_for(item: dict, pool: list[str], seed: int) -> str:
+    """The item's own template (drawn in build_items) or, for benchmark items, a seeded draw from the pool."""
+    return item.get("template_id") or pick_template(item, pool, seed)
+
+
+def prompts_for(items: list[dict], pool: list[str], seed: int, orders: tuple[str, ...] | None = None) -> list[dict]:
+    """Judge prompts of every item in each of its orders (or only `orders`, where the item has them), with the
+    item fields the metrics break results down by."""
+    prompts = []
+    for item in items:
+        template_id = template_for(item, pool, seed)
+        for order in orders_for(item):
+            if orders is not None and order not in orders:
+                continue
+            prompt = judge_prompt(item, order, template_id, seed)
+            prompt.update(subset=item.get("subset"), source=item.get("source"), domain=item.get("domain"),
+                          tie=bool(item.get("tie")))
+            if prompt["task_type"] == "pairwise":
+                prompt["chosen_first"] = prompt["label"] == "A"
+                prompt["chosen_longer"] = len(item["chosen"]) > len(item["rejected"])
+            prompts.append(prompt)
+    return prompts
 
 
 def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: SamplingParams,
                      verdict_cue: str | None, model: str) -> list[dict]:
-    """params.n judgments per prompt, each parsed strictly.
+    """params.n judgments per prompt, each parsed strictly for its task type.
 
-    With a verdict cue, a critique that ends without any verdict tag is continued once: the cue (e.g.
+    With a verdict cue, a judgment that ends without any verdict tag is continued once: the cue (e.g.
     "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest, kept up
     to the tag's closing ']]'. The full text, cue included, is what gets parsed and what later stages train on.
     """
+    def parse(i, text):
+        return parse_verdict(text, prompts[i]["task_type"], **prompts[i]["verdict_args"])
+
     conversations = [p["messages"] for p in prompts]
     first = backend.generate(conversations, params)
     texts = {(i, k): c.text for i, comps in enumerate(first) for k, c in enumerate(comps)}
     tokens = {(i, k): c.num_tokens for i, comps in enumerate(first) for k, c in enumerate(comps)}
     cued = []
     if verdict_cue:
-        cued = [key for key, text in texts.items() if parse_pairwise(text).error == "no_verdict"]
+        cued = [key for key, text in texts.items() if parse(key[0], text).error == "no_verdict"]
         continued = [conversations[i] + [{"role": "assistant", "content": texts[(i, k)].rstrip() + verdict_cue}]
                      for i, k in cued]
         if continued:
@@ -40,14 +68,15 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
                 tokens[key] += comps[0].num_tokens
     cued = set(cued)
     judgments = []
+    passed = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
+              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer")
     for i, prompt in enumerate(prompts):
         for k in range(params.n):
-            parsed = parse_pairwise(texts[(i, k)])
+            parsed = parse(i, texts[(i, k)])
             judgments.append({
-                "item_id": prompt["item_id"], "order": prompt["order"], "label": prompt["label"],
-                "template_id": prompt["template_id"], "sample": k, "model": model,
-                "messages": prompt["messages"], "text": texts[(i, k)], "verdict": parsed.verdict,
-                "parse_error": parsed.error, "correct": parsed.verdict == prompt["label"],
+                **{key: prompt[key] for key in passed if key in prompt}, "sample": k, "model": model,
+                "text": texts[(i, k)], "verdict": parsed.verdict, "parse_error": parsed.error,
+                "correct": is_correct(prompt["task_type"], parsed.verdict, prompt["label"]),
                 "num_tokens": tokens[(i, k)], "cue_used": (i, k) in cued,
             })
     return judgments
@@ -66,30 +95,77 @@ def sft_example(judgment: dict) -> dict:
 
 
 def split_teacher_judgments(items: list[dict], judgments: list[dict],
-                            seed: int) -> tuple[list[dict], list[dict], Counter]:
-    """RISE's filter: an item whose teacher judged it correctly in both orders goes to SFT (one correct
-    judgment per order, drawn with the seed when the teacher sampled several), every other item goes to
-    the DPO pool. Returns (sft examples, dpo pool items, reasons items went to the pool)."""
+                            seed: int) -> tuple[dict[str, list[dict]], list[dict], Counter]:
+    """RISE's filter: an item the teacher judged correctly in every order it has (both orders for pairwise)
+    goes to SFT (one correct judgment per order, drawn with the seed when the teacher sampled several),
+    every other item goes to the DPO pool. Returns ({item id: its SFT examples}, DPO pool items, reasons
+    items went to the pool)."""
     by_item: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for judgment in judgments:
         by_item[judgment["item_id"]][judgment["order"]].append(judgment)
-    sft, pool, reasons = [], [], Counter()
+    sft, pool, reasons = {}, [], Counter()
     for item in items:
         samples = by_item[item["id"]]
-        correct = {order: [j for j in samples[order] if j["correct"]] for order in ORDERS}
+        orders = orders_for(item)
+        correct = {order: [j for j in samples[order] if j["correct"]] for order in orders}
         if all(correct.values()):
             rng = random.Random(f"{seed}:{item['id']}")
-            sft.extend(sft_example(rng.choice(correct[order])) for order in ORDERS)
+            sft[item["id"]] = [sft_example(rng.choice(correct[order])) for order in orders]
             continue
-        failed = [order for order in ORDERS if not correct[order]]
+        failed = [order for order in orders if not correct[order]]
         if any(all(j["parse_error"] for j in samples[order]) for order in failed):
             reasons["parse_error"] += 1
-        elif len(failed) == len(ORDERS):
-            reasons["wrong_in_both_orders"] += 1
+        elif len(failed) == len(orders):
+            reasons["wrong_in_every_order"] += 1
         else:
             reasons["position_inconsistent"] += 1
         pool.append(item)
     return sft, pool, reasons
+
+
+def balance_sft_items(items: dict[str, dict], sft: dict[str, list[dict]], balance_labels: bool,
+                      balance_length: bool, seed: int) -> tuple[dict[str, list[dict]], Counter]:
+    """RISE's balancing of the SFT set, by dropping seeded-random items of the larger side:
+    balance_length: among pairwise items, as many with the chosen response longer as shorter;
+    balance_labels: as many yes as no verification items (pairwise items hold both orders, so their A and B
+    verdicts are balanced already). Returns (kept, dropped counts by reason)."""
+    kept, dropped = dict(sft), Counter()
+
+    def even_out(groups: dict[str, list[str]], reason: str) -> None:
+        smallest = min((len(ids) for ids in groups.values()), default=0)
+        for key, ids in sorted(groups.items()):
+            ids = sorted(ids)
+            random.Random(f"{seed}:{reason}:{key}").shuffle(ids)
+            for item_id in ids[smallest:]:
+                del kept[item_id]
+                dropped[reason] += 1
+
+    if balance_length:
+        groups = {"longer": [], "shorter": []}
+        for item_id in kept:
+            item = items[item_id]
+            if item["task_type"] == "pairwise" and not item.get("tie") and len(item["chosen"]) != len(item["rejected"]):
+                groups["longer" if len(item["chosen"]) > len(item["rejected"]) else "shorter"].append(item_id)
+        even_out(groups, "length_balance")
+    if balance_labels:
+        groups = {"yes": [], "no": []}
+        for item_id in kept:
+            item = items[item_id]
+            if item["task_type"] in ("ref_verification", "ref_free_verification"):
+                groups[item["label"]].append(item_id)
+        even_out(groups, "label_balance")
+    return kept, dropped
+
+
+def chat_examples(items: list[dict], judge_examples: int, share: float, seed: int) -> list[dict]:
+    """General (non-judge) chat examples mixed into SFT so that share of the mix is chat (RISE: 4:1, 0.2):
+    the instruction and the preferred response of pairwise items marked chat_ok."""
+    pool = sorted((i for i in items if i.get("chat_ok") and i["split"] != "benchmark"), key=lambda i: i["id"])
+    wanted = min(len(pool), round(share / (1 - share) * judge_examples)) if share else 0
+    picked = random.Random(f"{seed}:chat").sample(pool, wanted)
+    return [{"prompt": [{"role": "user", "content": item["question"]}],
+             "completion": [{"role": "assistant", "content": item["chosen"]}],
+             "item_id": item["id"], "order": "chat", "protocol": "chat"} for item in picked]
 
 
 def group_samples(judgments: list[dict]) -> dict[str, list[dict]]:
@@ -148,21 +224,23 @@ def shuffled(examples: list[dict], seed: int) -> list[dict]:
     return out
 
 
-def to_direct_judgments(examples: list[dict], items: dict[str, dict], share: float, template_id: str,
+def to_direct_judgments(examples: list[dict], items: dict[str, dict], share: float, pool: list[str],
                         prompt_seed: int, seed: int) -> list[dict]:
-    """Rewrite round(share * n) seeded-random examples as direct judgments: the prompt re-rendered with the
-    verdict-only protocol (same A/B placement: prompt_seed is the seed the judge prompts were made with),
-    the critique dropped, the completion just the (correct) verdict tag."""
+    """Rewrite round(share * n) seeded-random examples as direct judgments: the prompt re-rendered with a
+    verdict-only template of the item's task type from `pool` (same A/B placement: prompt_seed is the seed
+    the judge prompts were made with), the critique dropped, the completion just the (correct) verdict tag."""
     chosen = set(random.Random(seed).sample(range(len(examples)), round(share * len(examples))))
     out = []
     for index, example in enumerate(examples):
         if index not in chosen:
             out.append({**example, "protocol": "critique"})
             continue
-        prompt = judge_prompt(items[example["item_id"]], example["order"], template_id, prompt_seed)
-        verdict = parse_pairwise(example["completion"][0]["content"]).verdict
-        if verdict != prompt["label"]:
+        item = items[example["item_id"]]
+        prompt = judge_prompt(item, example["order"], pick_template(item, pool, prompt_seed), prompt_seed)
+        verdict = parse_verdict(example["completion"][0]["content"], prompt["task_type"],
+                                **prompt["verdict_args"]).verdict
+        if not is_correct(prompt["task_type"], verdict, prompt["label"]):
             raise ValueError(f"item {example['item_id']}: only correct judgments become direct examples")
         out.append({**example, "prompt": prompt["messages"], "protocol": "direct",
-                    "completion": [{"role": "assistant", "content": f"[[{verdict}]]"}]})
+                    "completion": [{"role": "assistant", "content": format_verdict(prompt["task_type"], verdict)}]})
     return out

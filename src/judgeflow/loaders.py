@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from judgeflow import domains, instructions
 from judgeflow.data import normalize_number, synthetic_arithmetic
 from judgeflow.records import RecordError, parse_json_object
 
@@ -770,7 +771,8 @@ _ROW_LOADERS: dict[str, Mapper] = {
     "gsm8k_solutions": _gsm8k_solutions,
 }
 _SOURCE_LOADERS = {"helpsteer2": _helpsteer2, "xstest": _xstest, "mt_bench": _mt_bench}
-LOADER_TYPES: tuple[str, ...] = tuple(sorted([*_ROW_LOADERS, *_SOURCE_LOADERS, "synthetic_arithmetic"]))
+_SYNTHETIC = ("synthetic_arithmetic", "synthetic_code", "synthetic_tool_use", "synthetic_instructions")
+LOADER_TYPES: tuple[str, ...] = tuple(sorted([*_ROW_LOADERS, *_SOURCE_LOADERS, *_SYNTHETIC]))
 
 
 def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
@@ -778,6 +780,10 @@ def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
     kind = spec.get("type")
     if kind == "synthetic_arithmetic":
         return _synthetic_arithmetic(spec, seed)
+    if kind in domains.SOURCE_TYPES:
+        return domains.make_questions(spec, seed), []
+    if kind == "synthetic_instructions":
+        return instructions.synthetic_instructions(spec["name"], spec["num_instructions"], seed), []
     if kind in _ROW_LOADERS:
         return _load_rows(spec, _ROW_LOADERS[kind])
     if kind in _SOURCE_LOADERS:

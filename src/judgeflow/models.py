@@ -114,25 +114,45 @@ def _from_gguf_package(package: str, filename: str):
 
 
 def tiny_corpus(tcfg: dict, config: dict) -> list[list[dict]]:
-    """Chat conversations in the run's own formats: solving arithmetic and judging pairs with a verdict.
-
-    Verdict letters are drawn at random, so the tiny model learns the output format, not the answers."""
+    """Chat conversations in the run's own formats: solving arithmetic, and judging items of every task type
+    with the run's templates and a verdict. Verdicts are drawn at random, so the tiny model learns the output
+    formats, not the answers."""
     from judgeflow.data import synthetic_arithmetic
-    from judgeflow.templates import judge_prompt
+    from judgeflow.items import RATING_SCALE, solution_steps
+    from judgeflow.templates import TEMPLATES, judge_prompt
+    from judgeflow.verdicts import format_verdict
 
     rng = random.Random(config["seed"])
     cue = config["judge"]["verdict_cue"] or "\nVerdict: [["
+    pool = list(dict.fromkeys(config["judge"]["templates"] + config["judge"]["direct_templates"]))
     questions = synthetic_arithmetic("tiny-corpus", tcfg["corpus_questions"], 1, 3, 20, config["seed"])
     conversations = []
     for q in questions:
         conversations.append([{"role": "user", "content": q["question"]},
                               {"role": "assistant", "content": q["solution"]}])
         wrong = q["solution"].replace(f"is {q['answer']}.", f"is {int(q['answer']) + rng.randint(1, 9)}.")
-        item = {"id": q["id"], "question": q["question"], "chosen": q["solution"], "rejected": wrong}
-        prompt = judge_prompt(item, rng.choice(["original", "swapped"]), config["judge"]["template"], config["seed"])
-        letter = rng.choice("AB")
-        critique = f"Response {letter} ends with the correct total.{cue}{letter}]]"
-        conversations.append(prompt["messages"] + [{"role": "assistant", "content": critique}])
+        response = rng.choice([q["solution"], wrong])
+        steps = solution_steps(q["solution"])
+        items = {
+            "pairwise": {"chosen": q["solution"], "rejected": wrong},
+            "step_level": {"steps": steps, "label": 0},
+            "ref_verification": {"response": response, "reference": q["answer"], "label": "yes"},
+            "ref_free_verification": {"response": response, "label": "yes"},
+            "single_rating": {"response": response, "rubric": "", "scale": list(RATING_SCALE), "label": 1},
+        }
+        for task_type, fields in items.items():  # one judgment per task type, with a template of the run's pool
+            template_id = rng.choice([t for t in pool if TEMPLATES[t].task_type == task_type] or
+                                     [t for t in TEMPLATES if TEMPLATES[t].task_type == task_type])
+            item = {"id": q["id"], "question": q["question"], "task_type": task_type, **fields}
+            order = rng.choice(["original", "swapped"]) if task_type == "pairwise" else "original"
+            prompt = judge_prompt(item, order, template_id, config["seed"])
+            verdict = {"pairwise": rng.choice("AB"), "step_level": rng.randint(0, len(steps)),
+                       "ref_verification": rng.choice(["yes", "no"]), "ref_free_verification": rng.choice(["yes", "no"]),
+                       "single_rating": rng.randint(*RATING_SCALE)}[task_type]
+            tag = format_verdict(task_type, verdict)[2:]
+            direct = TEMPLATES[template_id].protocol == "direct"
+            text = f"[[{tag}" if direct else f"Checked the {task_type} item.{cue}{tag}"
+            conversations.append(prompt["messages"] + [{"role": "assistant", "content": text}])
     return conversations
 
 

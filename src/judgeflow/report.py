@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeflow.metrics import METRICS, tidy
+from judgeflow.metrics import METRICS, PRIMARY_METRIC, TASK_TYPES, tidy
 from judgeflow.records import read_json
 
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
@@ -402,3 +402,86 @@ def _levels(series: pd.Series) -> list:
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels):
         return sorted(levels)
     return levels
+
+
+# ------------------------------------------------------------------------------ the run's tables and figures
+
+HEADLINE_METRICS = ("accuracy", "consistent_accuracy", "consistency", "parse_error_rate", "rewardbench_score",
+                    "balanced_accuracy", "f1", "pearson", "spearman", "kendall", "exact_agreement",
+                    "accuracy_chosen_first", "accuracy_chosen_second", "accuracy_chosen_longer",
+                    "accuracy_chosen_shorter")
+STAGE_ORDER = ("base", "sft", "dpo")
+
+
+def model_order(model: str) -> tuple[int, int]:
+    """base, sft, dpo, round_1, round_2, ...: the order models are trained in."""
+    if model in STAGE_ORDER:
+        return STAGE_ORDER.index(model), 0
+    return len(STAGE_ORDER), int(model.split("_")[1])
+
+
+def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (benchmark, task group, model) with the overall numbers and the pairwise bias numbers."""
+    rows = frame[frame["scope"].isin(["overall", "bias"]) & frame["metric"].isin(HEADLINE_METRICS)]
+    wide = wide_ci_table(rows, ["benchmark", "group", "model"])
+    wide["_order"] = wide["model"].map(model_order)
+    wide = wide.sort_values(["benchmark", "group", "_order"]).drop(columns="_order").reset_index(drop=True)
+    metrics = [m for m in HEADLINE_METRICS if m in wide.columns]
+    return wide[["benchmark", "group", "model"] + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]]
+
+
+def primary_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each task group's primary metric (metrics.PRIMARY_METRIC), overall scope."""
+    primary = frame["task_type"].map(PRIMARY_METRIC)
+    return frame[(frame["scope"] == "overall") & (frame["metric"] == primary)].copy()
+
+
+def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
+    """The numbers an ablation plots: for every (grid point, model) cell, the spec's metric per task group
+    (SC@k rows for an sc_curve), with one column per varied key (named by its last segment)."""
+    parts = []
+    for cell in cells:
+        extra = {"variant": cell["variant"], "setting": _setting(cell), **{
+            key.rsplit(".", 1)[-1]: str(value) for key, value in cell["point"].items()}}
+        part = tidy_frame([cell["metrics"]], [extra])
+        part["model"] = cell["model"]
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    scope = "sc_at_k" if spec["plot"] == "sc_curve" else "overall"
+    frame = frame[(frame["scope"] == scope) & (frame["metric"] == spec["metric"])].reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(f"no '{spec['metric']}' numbers ({scope}) in the ablation's metric files: is the metric "
+                         f"defined for the benchmark's task types?")
+    return frame
+
+
+def _setting(cell: dict) -> str:
+    point = ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in cell["point"].items())
+    return f"{cell['model']} ({point})" if point else cell["model"]
+
+
+def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str, confidence: float,
+                    style: dict):
+    """Draw an ablation's frame as its spec says: bar, line, heatmap or sc_curve."""
+    keys = [key.rsplit(".", 1)[-1] for key in spec["vary"]]
+    ylabel = f"{spec['metric']} ({confidence:.0%} bootstrap CI)"
+    hue = "group" if frame["group"].nunique() > 1 else None
+    if spec["plot"] == "bar":
+        return bar_chart(frame, out, category="setting", hue=hue, title=title, xlabel="setting", ylabel=ylabel,
+                         ylim=(0, 1.02) if spec["metric"] != "pearson" else None, style=style)
+    if spec["plot"] == "line":
+        x = keys[0] if keys else "model"
+        data = frame.copy()
+        if x == "model":
+            data["step"] = data["model"].map(lambda m: model_order(m)[0] + model_order(m)[1])
+            x = "step"
+        else:
+            data[x] = pd.to_numeric(data[x])
+        xlabel = "training stage (0 base, 1 SFT, 2 DPO, 3+ rollout rounds)" if x == "step" else keys[0]
+        return line_chart(data, out, x=x, hue=hue, title=title, xlabel=xlabel, ylabel=ylabel, style=style)
+    if spec["plot"] == "sc_curve":
+        return sc_at_k_curve(frame, out, hue=hue, title=title, ylabel=ylabel, style=style)
+    group = sorted(frame["group"].unique(), key=lambda g: TASK_TYPES.index(g.split("/")[0]))[0]
+    data = frame[frame["group"] == group]
+    return heatmap(data, out, row=keys[0], col=keys[1], title=f"{title} ({group})", xlabel=keys[1],
+                   ylabel=keys[0], colorbar_label=spec["metric"], style=style)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from judgeflow import data, judging, launch, metrics, models, pairs, report
+from judgeflow import data, domains, instructions, judging, launch, loaders, metrics, models, report, templates
+from judgeflow import items as items_mod
 from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
-from judgeflow.templates import SOLVE_PROMPT
 
 
 def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path: str, threads: int) -> None:
@@ -22,66 +22,145 @@ def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path:
         s.items_out = 1
 
 
-def ingest(config: dict, questions_out: str, rejects_out: str, summary: str, log_path: str) -> None:
-    """Load every source, cut disjoint question splits, write questions.jsonl and rejects.jsonl."""
+def ingest(config: dict, records_out: str, rejects_out: str, summary: str, log_path: str) -> None:
+    """Load every source, select a balanced subset of open instructions, cut disjoint splits."""
     with stage("ingest", config, summary, log_path) as s:
         records, rejects, per_source = [], [], {}
         for spec in config["data"]["sources"]:
-            got, bad = data.load_source(spec, config["seed"])
+            got, bad = loaders.load_source(spec, config["seed"])
             per_source[spec["name"]] = {"in": len(got) + len(bad), "out": len(got), "rejected": len(bad)}
             records += got
             rejects += bad
         if rejects:
             s.reject("malformed_row", len(rejects))
+        open_instructions = [r for r in records if r["kind"] == "instruction"]
+        if open_instructions:
+            kept, dropped = instructions.select_balanced(
+                open_instructions, config["data"]["instruction_selection"]["per_category"], config["seed"])
+            records = [r for r in records if r["kind"] != "instruction"] + kept
+            rejects += dropped
+            if dropped:
+                s.reject("selection_cell_full", len(dropped))
+            for reject in dropped:
+                per_source[reject["source"]]["out"] -= 1
+                per_source[reject["source"]]["selected_out"] = per_source[reject["source"]].get("selected_out", 0) + 1
         split = data.assign_splits(records, config["data"]["splits"], config["rollout"]["rounds"], config["seed"])
-        s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(questions_out, split)
+        s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(records_out, split)
         write_jsonl(rejects_out, rejects)
-        s.extra.update(per_source=per_source, per_split=dict(Counter(r["split"] for r in split)))
+        s.extra.update(per_source=per_source, per_split=dict(Counter(r["split"] for r in split)),
+                       per_kind=dict(Counter(r["kind"] for r in split)))
 
 
-def generate_responses(config: dict, generator: str, questions: str, model_dir: str, out: str, summary: str,
+def generate_responses(config: dict, generator: str, records_path: str, model_dir: str, out: str, summary: str,
                        log_path: str, threads: int) -> None:
-    """Sample N answers per used question from one generator model and grade each against the truth."""
+    """Generate-then-grade: N answers per used question, graded by its domain's verifier; and for each open
+    instruction a preference pair made as Self-Taught Evaluators do (generate.bad_response)."""
     gcfg = config["generate"]
     with stage("generate_responses", config, summary, log_path, threads) as s:
-        rows = [q for q in read_jsonl(questions) if q["split"] != "unused"]
+        rows = [r for r in read_jsonl(records_path) if r["split"] != "unused"]
+        questions = [r for r in rows if r["kind"] == "question"]
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(gcfg["sampling"], n=gcfg["samples_per_question"], seed=config["seed"])
-        outputs = backend.generate([[{"role": "user", "content": SOLVE_PROMPT.format(question=q["question"])}]
-                                    for q in rows], params)
+        outputs = backend.generate([[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions],
+                                   params) if questions else []
         responses = []
-        for question, completions in zip(rows, outputs):
+        for question, completions in zip(questions, outputs):
             for k, completion in enumerate(completions):
                 responses.append({"id": f"{question['id']}-{generator}-{k}", "question_id": question["id"],
                                   "generator": generator, "sample": k, "text": completion.text,
-                                  "num_tokens": completion.num_tokens, "finish_reason": completion.finish_reason,
-                                  **data.grade(completion.text, question["answer"])})
-        s.items_in, s.items_out = len(rows), write_jsonl(out, responses)
-        s.extra.update(generator=generator, correct=sum(r["correct"] for r in responses),
+                                  "domain": question["domain"], "num_tokens": completion.num_tokens,
+                                  "finish_reason": completion.finish_reason,
+                                  **domains.grade_response(question, completion.text)})
+        pairs = instruction_pairs(config, generator, [r for r in rows if r["kind"] == "instruction"], backend)
+        s.items_in, s.items_out = len(questions) + len(pairs), write_jsonl(out, responses + pairs)
+        s.extra.update(generator=generator, questions=len(questions), instruction_pairs=len(pairs),
+                       correct_by_domain=dict(Counter(r["domain"] for r in responses if r["correct"])),
+                       responses_by_domain=dict(Counter(r["domain"] for r in responses)),
                        no_answer=sum(r["extracted"] is None for r in responses),
                        tokens=sum(r["num_tokens"] for r in responses))
 
 
-def build_items(config: dict, questions: str, responses: list[str], pairs_out: str, verification_out: str,
+def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -> list[dict]:
+    """Self-Taught Evaluators' synthetic pairs. modified_instruction: the model writes a similar but different
+    instruction and answers both; its answer to the modified one is the rejected response. worse_answer: the
+    model answers, then is asked for a worse answer."""
+    if not rows:
+        return []
+    bcfg = config["generate"]["bad_response"]
+    params = SamplingParams.from_config(bcfg["sampling"], n=1, seed=config["seed"])
+
+    def ask(prompts):
+        return [c[0].text.strip() for c in backend.generate([[{"role": "user", "content": p}] for p in prompts], params)]
+
+    answers = ask([r["question"] for r in rows])
+    if bcfg["method"] == "modified_instruction":
+        modified = [instructions.clean_instruction(t) for t in
+                    ask([instructions.MODIFY_PROMPT.format(question=r["question"]) for r in rows])]
+        rejected = ask([m or r["question"] for m, r in zip(modified, rows)])
+    else:
+        modified = [None] * len(rows)
+        rejected = ask([instructions.WORSE_PROMPT.format(question=r["question"], response=a)
+                        for r, a in zip(rows, answers)])
+    return [{"id": f"{r['id']}-{generator}-pair", "question_id": r["id"], "generator": generator,
+             "method": bcfg["method"], "chosen": a, "rejected": b, "modified_instruction": m}
+            for r, a, b, m in zip(rows, answers, rejected, modified)]
+
+
+def prepare_benchmark(config: dict, name: str, items_out: str, rejects_out: str, summary: str, log_path: str) -> None:
+    """A benchmark file (any loader format) as judge items of the 'benchmark' split."""
+    spec = next(spec for spec in config["evaluation"]["benchmarks"] if spec["name"] == name)
+    with stage("prepare_benchmark", config, summary, log_path) as s:
+        records, rejects = loaders.load_source(spec, config["seed"])
+        items = [{**items_mod.loaded_item(r), "split": "benchmark"} for r in records if r["kind"] == "item"]
+        other = len(records) - len(items)
+        if other:
+            s.reject("not_a_judge_item", other)
+        if rejects:
+            s.reject("malformed_row", len(rejects))
+        write_jsonl(rejects_out, rejects)
+        s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(items_out, items)
+        s.extra.update(benchmark=name, per_task=dict(Counter(i["task_type"] for i in items)),
+                       per_subset=dict(Counter(str(i.get("subset")) for i in items)))
+
+
+def build_items(config: dict, records_path: str, responses: list[str], benchmark_files: list[str], items_out: str,
                 rejects_out: str, summary: str, log_path: str) -> None:
+    """Judge items of five task types; decontaminated against every benchmark prompt; the seed split and the
+    rollout batches drawn in the global task ratio; each item given its template, drawn with the seed."""
+    seed, dcfg = config["seed"], config["data"]
     with stage("build_items", config, summary, log_path) as s:
-        qs = [q for q in read_jsonl(questions) if q["split"] != "unused"]
+        records = [r for r in read_jsonl(records_path) if r["split"] != "unused"]
         rs = [r for path in responses for r in read_jsonl(path)]
-        items, verification, rejects = pairs.build_items(
-            qs, rs, config["generate"]["include_reference_solution"], config["seed"])
-        rollout, batch_counts = pairs.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
-                                                           config["data"]["task_ratio"],
-                                                           config["rollout"]["rounds"], config["seed"])
-        items = [i for i in items if i["split"] != "rollout"] + rollout
+        items, rejects = items_mod.build_items(records, rs, config["generate"]["include_reference_solution"],
+                                               config["generate"]["error_injection"]["per_question"], seed)
+        built = Counter((i["task_type"], i["domain"], i["source"]) for i in items)
+        prompts = [i["question"] for i in items if i["split"] == "benchmark"]
+        prompts += [i["question"] for path in benchmark_files for i in read_jsonl(path)]
+        items, contaminated = items_mod.decontaminate(items, prompts, dcfg["decontamination"]["ngram"],
+                                                      dcfg["decontamination"]["threshold"])
+        rejects += contaminated
+        seed_items, seed_rest = items_mod.mix_by_ratio([i for i in items if i["split"] == "seed"],
+                                                       dcfg["task_ratio"], seed)
+        rollout, batch_counts = items_mod.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
+                                                               dcfg["task_ratio"], config["rollout"]["rounds"], seed)
+        items = ([i for i in items if i["split"] == "benchmark"] + seed_items
+                 + [{**i, "split": "seed_unused"} for i in seed_rest] + rollout)
+        items = [{**i, "template_id": templates.pick_template(i, config["judge"]["templates"], seed)} for i in items]
         for reject in rejects:
             s.reject(reject["reason"])
-        s.items_in = len(qs)
-        s.items_out = write_jsonl(pairs_out, items)
-        write_jsonl(verification_out, verification)
+        s.items_in = len(records)
+        s.items_out = write_jsonl(items_out, sorted(items, key=lambda i: i["id"]))
         write_jsonl(rejects_out, rejects)
-        s.extra.update(pairs_per_split=dict(Counter(i["split"] for i in items)), rollout_batches=batch_counts,
-                       verification_items=len(verification),
-                       verification_labels=dict(Counter(v["label"] for v in verification)))
+        out = Counter((i["task_type"], i["domain"], i["source"]) for i in items if not i["split"].endswith("_unused"))
+        bad = Counter((r.get("task_type", "?"), r.get("domain", "?"), r["source"], r["reason"]) for r in rejects)
+        s.extra.update(
+            per_split=dict(Counter(i["split"] for i in items)), rollout_batches=batch_counts,
+            per_task_split={f"{t}/{sp}": n for (t, sp), n in sorted(Counter((i["task_type"], i["split"]) for i in items).items())},
+            per_task_domain_source=[{"task_type": t, "domain": d, "source": src, "built": n, "out": out[(t, d, src)]}
+                                    for (t, d, src), n in sorted(built.items())],
+            rejects_by_task_domain_source_reason=[{"task_type": t, "domain": d, "source": src, "reason": why,
+                                                   "count": n} for (t, d, src, why), n in sorted(bad.items())],
+            templates=dict(Counter(i["template_id"] for i in items)))
 
 
 def _split(items_path: str, split: str) -> list[dict]:
@@ -90,21 +169,34 @@ def _split(items_path: str, split: str) -> list[dict]:
 
 def annotate(config: dict, items_path: str, teacher_dir: str, judgments_out: str, sft_out: str, pool_out: str,
              summary: str, log_path: str, threads: int) -> None:
-    """Teacher critiques + verdicts in both orders (samples_per_order each); correct in both orders -> SFT
-    set, anything else -> DPO pool."""
+    """Teacher judgments of the seed items in every order (samples_per_order each); items correct in every
+    order -> SFT set (balanced by label and length, capped, mixed with chat data), the rest -> DPO pool."""
+    tcfg = config["teacher"]
     with stage("annotate", config, summary, log_path, threads) as s:
-        items = _split(items_path, "seed")
-        prompts = judging.prompts_for(items, judging.ORDERS, config["judge"]["template"], config["seed"])
-        params = SamplingParams.from_config(config["teacher"]["sampling"], n=config["teacher"]["samples_per_order"],
-                                            seed=config["seed"])
+        all_items = read_jsonl(items_path)
+        items = [i for i in all_items if i["split"] == "seed"]
+        prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
+        params = SamplingParams.from_config(tcfg["sampling"], n=tcfg["samples_per_order"], seed=config["seed"])
         judgments = judging.sample_judgments(make_backend(teacher_dir, config["generation"]), prompts, params,
-                                             config["judge"]["verdict_cue"], config["teacher"]["model"])
+                                             config["judge"]["verdict_cue"], tcfg["model"])
         sft, pool, reasons = judging.split_teacher_judgments(items, judgments, config["seed"])
+        by_id = {i["id"]: i for i in items}
+        sft, dropped = judging.balance_sft_items(by_id, sft, tcfg["balance_labels"], tcfg["balance_length"],
+                                                 config["seed"])
+        examples = [example for item_id in sorted(sft) for example in sft[item_id]]
+        if tcfg["max_sft_examples"] is not None and len(examples) > tcfg["max_sft_examples"]:
+            dropped["max_sft_examples"] += len(examples) - tcfg["max_sft_examples"]
+            examples = judging.shuffled(examples, config["seed"])[:tcfg["max_sft_examples"]]
+        chat = judging.chat_examples(all_items, len(examples), tcfg["chat_share"], config["seed"]) if examples else []
+        for reason, count in dropped.items():
+            s.reject(reason, count)
         write_jsonl(judgments_out, judgments)
         s.items_in = len(items)
-        s.items_out = write_jsonl(sft_out, sft) // 2
+        s.items_out = write_jsonl(sft_out, examples + chat)
         write_jsonl(pool_out, pool)
-        s.extra.update(sft_examples=len(sft), dpo_pool_items=len(pool), dpo_pool_reasons=dict(reasons),
+        s.extra.update(judge_sft_examples=len(examples), chat_examples=len(chat), dpo_pool_items=len(pool),
+                       dpo_pool_reasons=dict(reasons), sft_items_by_task=dict(Counter(
+                           by_id[e["item_id"]]["task_type"] for e in examples)),
                        judgment_stats=_judgment_stats(judgments))
 
 
@@ -131,7 +223,7 @@ def train_sft(config: dict, examples_paths: list[str], init_dir: str, out_dir: s
 def sample_for_training(config: dict, items: list[dict], model_dir: str, samples_per_item: int, sampling: dict,
                         model_name: str) -> list[dict]:
     """K judgments per item in its 'original' order (whose A/B position is itself a seeded coin)."""
-    prompts = judging.prompts_for(items, ("original",), config["judge"]["template"], config["seed"])
+    prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"], orders=("original",))
     params = SamplingParams.from_config(sampling, n=samples_per_item, seed=config["seed"])
     return judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
                                     config["judge"]["verdict_cue"], model_name)
@@ -142,8 +234,12 @@ def dpo_sample(config: dict, pool_path: str, model_dir: str, samples_out: str, p
     dcfg = config["dpo"]
     with stage("dpo_sample", config, summary, log_path, threads) as s:
         items = read_jsonl(pool_path)
-        samples = sample_for_training(config, items, model_dir, dcfg["samples_per_item"], dcfg["sampling"], "sft")
+        samples = sample_for_training(config, items, model_dir, dcfg["samples_per_item"], dcfg["sampling"],
+                                      dcfg["init"])
         dpo_pairs, reasons = judging.dpo_pairs(samples, config["seed"])
+        if dcfg["max_pairs"] is not None and len(dpo_pairs) > dcfg["max_pairs"]:
+            reasons["max_pairs"] += len(dpo_pairs) - dcfg["max_pairs"]
+            dpo_pairs = judging.shuffled(dpo_pairs, config["seed"])[:dcfg["max_pairs"]]
         for reason, count in reasons.items():
             s.reject(reason, count)
         write_jsonl(samples_out, samples)
@@ -179,7 +275,7 @@ def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: s
             s.reject(reason, count)
         kept = judging.curriculum_order(kept, seed) if rcfg["curriculum"] else judging.shuffled(kept, seed)
         kept = judging.to_direct_judgments(kept, {item["id"]: item for item in items},
-                                           rcfg["direct_judgment_share"], config["judge"]["direct_template"],
+                                           rcfg["direct_judgment_share"], config["judge"]["direct_templates"],
                                            prompt_seed=config["seed"], seed=seed)
         write_jsonl(samples_out, samples)
         s.items_in, s.items_out = len(items), write_jsonl(kept_out, kept)
@@ -187,42 +283,126 @@ def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: s
                        curriculum=rcfg["curriculum"], protocols=dict(Counter(k["protocol"] for k in kept)))
 
 
-def evaluate(config: dict, model: str, stage_index: int, items_path: str, model_dir: str, judgments_out: str,
-             metrics_out: str, summary: str, log_path: str, threads: int) -> None:
-    """Judge every held-out benchmark pair in both orders; write per-item judgments and metrics with CIs."""
+def _benchmark_items(items_path: str, heldout: bool) -> list[dict]:
+    """The held-out split of the run's own items, or every item of a prepared benchmark file."""
+    return _split(items_path, "benchmark") if heldout else read_jsonl(items_path)
+
+
+def evaluate(config: dict, model: str, benchmark: str, heldout: bool, items_path: str, model_dir: str,
+             judgments_out: str, metrics_out: str, summary: str, log_path: str, threads: int) -> None:
+    """Judge every benchmark item (pairwise in both orders) once with the evaluation sampling; write the
+    per-item judgments and every metric that applies, each with a bootstrap CI."""
     ecfg = config["evaluation"]
     with stage("evaluate", config, summary, log_path, threads) as s:
-        items = _split(items_path, "benchmark")
-        prompts = judging.prompts_for(items, judging.ORDERS, config["judge"]["template"], config["seed"])
+        items = _benchmark_items(items_path, heldout)
+        prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
         params = SamplingParams.from_config(ecfg["sampling"], n=1, seed=config["seed"])
         judgments = judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
                                              config["judge"]["verdict_cue"], model)
         s.items_in = len(items)
         s.items_out = write_jsonl(judgments_out, judgments)
-        result = metrics.pairwise_metrics(judgments, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
-        result.update(model=model, stage_index=stage_index, model_dir=model_dir,
-                      experiment=config["experiment"], settings_hash=config_hash(config),
-                      judgment_stats=_judgment_stats(judgments))
+        result = metrics.task_metrics(judgments, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
+        result.update(model=model, benchmark=benchmark, model_dir=model_dir, experiment=config["experiment"],
+                      settings_hash=config_hash(config), judgment_stats=_judgment_stats(judgments))
         write_json(metrics_out, result)
-        s.extra.update(model=model, accuracy=result["accuracy"])
+        s.extra.update(model=model, benchmark=benchmark)
 
 
-def make_report(config: dict, metric_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
-                figure_out: str, summary: str, log_path: str) -> None:
-    with stage("report", config, summary, log_path) as s:
-        table = report.metrics_table(metric_files)
-        table.to_csv(csv_out, index=False)
+def evaluate_sc(config: dict, model: str, benchmark: str, heldout: bool, items_path: str, model_dir: str,
+                judgments_out: str, metrics_out: str, summary: str, log_path: str, threads: int) -> None:
+    """Test-time scaling (FARE): sc_max_k sampled judgments per item and order; SC@k majority-vote accuracy
+    for k = 1, 2, 4, ... up to sc_max_k."""
+    ecfg = config["evaluation"]
+    with stage("evaluate_sc", config, summary, log_path, threads) as s:
+        items = _benchmark_items(items_path, heldout)
+        prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
+        params = SamplingParams.from_config(ecfg["sc_sampling"], n=ecfg["sc_max_k"], seed=config["seed"])
+        judgments = judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
+                                             config["judge"]["verdict_cue"], model)
+        s.items_in = len(items)
+        s.items_out = write_jsonl(judgments_out, judgments)
+        result = metrics.sc_at_k(judgments, ecfg["sc_max_k"], ecfg["bootstrap_samples"], ecfg["confidence"],
+                                 config["seed"])
+        result.update(model=model, benchmark=benchmark, experiment=config["experiment"],
+                      settings_hash=config_hash(config), judgment_stats=_judgment_stats(judgments))
+        write_json(metrics_out, result)
+        s.extra.update(model=model, benchmark=benchmark)
+
+
+def _stem(path: str) -> str:
+    return str(Path(path).with_suffix(""))
+
+
+def report_table(config: dict, metric_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                 tex_out: str, summary: str, log_path: str) -> None:
+    """Every number of the main run (tidy CSV) and the headline table (Markdown, LaTeX) with its provenance."""
+    with stage("report_table", config, summary, log_path) as s:
+        frame = report.tidy_frame(metric_files)
         confidence = config["evaluation"]["confidence"]
         full_hash = read_json(config_snapshot)["config_hash"]
-        header = (f"# Judge accuracy per training stage: experiment `{config['experiment']}`\n\n"
-                  f"Made by the config with hash `{full_hash}` ({config_snapshot}). Each benchmark pair is judged "
-                  f"in both orders; parse errors count as wrong. Intervals: {confidence:.0%} item-level bootstrap.\n\n")
-        Path(md_out).write_text(header + report.markdown_table(table, confidence), encoding="utf-8")
-        report.accuracy_figure(table, figure_out, f"{config['experiment']} (config {full_hash}): judge accuracy",
-                               confidence, config["report"]["dpi"])
-        s.items_in = len(metric_files)
-        s.items_out = len(table)
-        s.extra.update(config_hash=full_hash)
+        table = report.headline_table(frame)
+        metrics_shown = [m for m in report.HEADLINE_METRICS if m in table.columns]
+        caption = (f"Judge metrics per benchmark, task and training stage; experiment {config['experiment']}, "
+                   f"config {full_hash}. Pairwise items are judged in both orders; parse errors count as wrong "
+                   f"(rewardbench_score counts them 0.5). Brackets: {confidence:.0%} item-level bootstrap intervals.")
+        report.write_tables(table, metrics_shown, ["benchmark", "group", "model"], csv_out + ".headline.tmp",
+                            md_out, tex_out, caption, label="tab:metrics")
+        Path(csv_out + ".headline.tmp").unlink()
+        frame.to_csv(csv_out, index=False)
+        s.items_in, s.items_out = len(metric_files), len(frame)
+        s.extra.update(config_hash=full_hash, rows=len(table))
+
+
+def report_figure(config: dict, csv_path: str, config_snapshot: str, png_out: str, summary: str,
+                  log_path: str) -> None:
+    """Each task's primary metric per model on each benchmark, drawn from the report CSV only."""
+    import pandas as pd
+
+    with stage("report_figure", config, summary, log_path) as s:
+        frame = report.primary_rows(pd.read_csv(csv_path))
+        frame["series"] = frame["benchmark"] + ": " + frame["group"] + " (" + frame["metric"] + ")"
+        frame["_order"] = frame["model"].map(report.model_order)
+        frame = frame.sort_values(["_order", "series"]).drop(columns="_order")
+        full_hash = read_json(config_snapshot)["config_hash"]
+        report.bar_chart(frame, _stem(png_out), category="model", hue="series",
+                         title=f"{config['experiment']} (config {full_hash}): judge per training stage",
+                         xlabel="training stage", ylabel=f"primary metric ({config['evaluation']['confidence']:.0%} CI)",
+                         style=config["report"]["style"])
+        s.items_in, s.items_out = len(frame), 1
+
+
+def ablation_table(config: dict, name: str, cells: list[dict], config_snapshot: str, csv_out: str, md_out: str,
+                   tex_out: str, summary: str, log_path: str) -> None:
+    """The numbers of one ablation, gathered from its variants' metric files."""
+    spec = config["ablations"][name]
+    with stage("ablation_table", config, summary, log_path) as s:
+        frame = report.ablation_frame(cells, spec)
+        frame.to_csv(csv_out, index=False)
+        keys = [key.rsplit(".", 1)[-1] for key in spec["vary"]]
+        keep = ["model"] + keys + ["group"] + (["name"] if spec["plot"] == "sc_curve" else [])
+        table = frame[keep + ["value", "ci_low", "ci_high"]].rename(
+            columns={"value": spec["metric"], "ci_low": f"{spec['metric']}_ci_low", "ci_high": f"{spec['metric']}_ci_high"})
+        full_hash = read_json(config_snapshot)["config_hash"]
+        caption = (f"{spec['title']}: {spec['metric']} on {spec['benchmark']}; experiment {config['experiment']}, "
+                   f"config {full_hash}; {config['evaluation']['confidence']:.0%} bootstrap intervals.")
+        report.write_tables(table, [spec["metric"]], keep, csv_out + ".display.tmp", md_out, tex_out, caption,
+                            label=f"tab:{name}")
+        Path(csv_out + ".display.tmp").unlink()
+        s.items_in, s.items_out = len(cells), len(frame)
+        s.extra.update(config_hash=full_hash, variants=sorted({c["variant"] for c in cells}))
+
+
+def ablation_figure(config: dict, name: str, csv_path: str, config_snapshot: str, png_out: str, summary: str,
+                    log_path: str) -> None:
+    import pandas as pd
+
+    spec = config["ablations"][name]
+    with stage("ablation_figure", config, summary, log_path) as s:
+        frame = pd.read_csv(csv_path, dtype={key.rsplit(".", 1)[-1]: str for key in spec["vary"]})
+        full_hash = read_json(config_snapshot)["config_hash"]
+        report.ablation_figure(frame, spec, _stem(png_out), f"{spec['title']} (config {full_hash})",
+                               config["evaluation"]["confidence"], config["report"]["style"])
+        s.items_in, s.items_out = len(frame), 1
 
 
 def write_config_snapshot(config: dict, out: str) -> None:

@@ -1,20 +1,20 @@
 rule annotate:
     input:
-        pairs=rules.build_items.output.pairs,
-        teacher=base_model_dir(config["teacher"]["model"]),
+        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        teacher=lambda w: base_model_dir(vcfg(w.variant)["teacher"]["model"]),
     output:
-        judgments=f"{RESULTS}/annotate/judgments.jsonl",
-        sft=f"{RESULTS}/annotate/sft.jsonl",
-        dpo_pool=f"{RESULTS}/annotate/dpo_pool.jsonl",
-        summary=f"{RESULTS}/annotate/summary.json",
+        judgments=f"{RESULTS}/{{variant}}/annotate/judgments.jsonl",
+        sft=f"{RESULTS}/{{variant}}/annotate/sft.jsonl",
+        dpo_pool=f"{RESULTS}/{{variant}}/annotate/dpo_pool.jsonl",
+        summary=f"{RESULTS}/{{variant}}/annotate/summary.json",
     params:
-        cfg=settings("seed", "judge", "teacher", "generation"),
+        cfg=settings("annotate"),
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:
-        f"{LOGS}/annotate.log",
+        f"{LOGS}/{{variant}}/annotate.log",
     threads: THREADS
     conda:
         ENV

@@ -10,10 +10,12 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from judgeflow.config import ConfigError, select, stage_models, validate_config  # noqa: E402
+from judgeflow.config import ConfigError, as_plain, select, stage_models  # noqa: E402
+from judgeflow.loaders import local_files  # noqa: E402
+from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
 try:
-    validate_config(config)
+    VARIANTS = build_variants(as_plain(config))
 except ConfigError as error:
     raise WorkflowError(str(error))
 
@@ -21,47 +23,109 @@ RESULTS = f"results/{config['experiment']}"
 LOGS = f"{RESULTS}/logs"
 ENV = "../../environment.yml"
 THREADS = config["threads"]
-STAGE_MODELS = stage_models(config)
-ROUNDS = config["rollout"]["rounds"]
 TRAINING = config["resources"]["training"]
 SAMPLING = config["resources"]["sampling"]
 LIGHT = config["resources"]["light"]
 ACCELERATE_CONFIG = config["launch"]["accelerate_config"]
+BENCHMARKS = ["heldout"] + [spec["name"] for spec in config["evaluation"]["benchmarks"]]
 
 
 wildcard_constraints:
+    variant="[A-Za-z0-9_.=-]+",
     model="base|sft|dpo|round_[0-9]+",
     name="[A-Za-z0-9][A-Za-z0-9_-]*",
+    benchmark="[A-Za-z0-9][A-Za-z0-9_.-]*",
     round="[0-9]+",
 
 
-def settings(*keys):
-    """The config slice a rule's script reads; as a param it re-runs the rule when these settings change."""
-    return select(config, *keys)
+def vcfg(variant):
+    """The full config of a variant (main: the config itself; see judgeflow.variants)."""
+    return VARIANTS[variant]
 
 
-def local_source_files():
-    """Data files the ingest reads, declared as inputs so that editing one re-runs ingest and what follows."""
-    return [source["path"] for source in config["data"]["sources"] if "path" in source]
+def settings(stage):
+    """Param function: the config slice `stage` reads (judgeflow.variants.STAGES), for the job's variant.
+    As a param it re-runs the rule exactly when these settings change."""
+    return lambda w: select(vcfg(w.variant), *stage_keys(stage))
+
+
+def run_dir(variant, *stages):
+    """Folder of a variant's outputs for the given stages: the first variant with identical upstream settings."""
+    return f"{RESULTS}/{canonical(VARIANTS, variant, *stages)}"
+
+
+def local_source_files(specs):
+    """Data files a stage reads, declared as inputs so that editing one re-runs it and what follows."""
+    return [path for spec in specs for path in local_files(spec)]
 
 
 def base_model_dir(name=None):
     return f"resources/models/{name or config['base_model']}"
 
 
-def model_dir(model):
-    """Folder of a model of the run: base, sft, dpo or round_<r>."""
-    return base_model_dir() if model == "base" else f"{RESULTS}/models/{model}"
+def model_dir(variant, model):
+    """Folder of a model of a variant: base, sft, dpo or round_<r>. A stage given no data is skipped and
+    its model is the one it would have started from (sft.max_examples 0, dpo.max_pairs 0)."""
+    cfg = vcfg(variant)
+    if model == "base":
+        return base_model_dir()
+    if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
+        return model_dir(variant, "base")
+    if model == "dpo" and cfg["dpo"]["max_pairs"] == 0:
+        return dpo_init_dir(variant)
+    return f"{run_dir(variant, model_stage(model))}/models/{model}"
+
+
+def dpo_init_dir(variant):
+    """DPO starts from the SFT model (RISE) or from the base model (dpo.init: base, the 'Instruct+DPO' arm)."""
+    return model_dir(variant, "sft" if vcfg(variant)["dpo"]["init"] == "sft" else "base")
 
 
 def previous_model(round_index):
     return "dpo" if int(round_index) == 1 else f"round_{int(round_index) - 1}"
 
 
-def rollout_init(round_index):
+def rollout_init(variant, round_index):
     """Where round r's training starts: round r-1 (rollout.init: previous) or the round-0 model (seed)."""
-    return model_dir("dpo" if config["rollout"]["init"] == "seed" else previous_model(round_index))
+    start = "dpo" if vcfg(variant)["rollout"]["init"] == "seed" else previous_model(round_index)
+    return model_dir(variant, start)
+
+
+def eval_dir(variant, model, benchmark):
+    """Evaluation outputs of one model of a variant on one benchmark."""
+    return f"{run_dir(variant, model_stage(model), 'evaluate')}/eval/{model}/{benchmark}"
+
+
+def benchmark_items(variant, benchmark):
+    if benchmark == "heldout":
+        return f"{run_dir(variant, 'build_items')}/data/items.jsonl"
+    return f"{RESULTS}/benchmarks/{benchmark}.jsonl"
+
+
+def main_metrics():
+    """Every model of the main run on every benchmark."""
+    return [f"{eval_dir(MAIN, model, benchmark)}/metrics.json"
+            for model in stage_models(config) for benchmark in BENCHMARKS]
 
 
 def report_outputs():
-    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".png")
+    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
+
+
+def ablation_cells(name):
+    """One row per (grid point, model) of an ablation: where its metrics are and what it varied."""
+    spec = config["ablations"][name]
+    grid = ablation_grid(name, spec) if spec["vary"] else [(MAIN, {})]
+    cells = []
+    for variant, point in grid:
+        models = stage_models(vcfg(variant))
+        wanted = models if spec["models"] == ["all"] else [models[-1] if m == "final" else m for m in spec["models"]]
+        for model in wanted:
+            folder = eval_dir(variant, model, spec["benchmark"])
+            metrics = "sc_metrics.json" if spec["plot"] == "sc_curve" else "metrics.json"
+            cells.append({"variant": variant, "point": point, "model": model, "metrics": f"{folder}/{metrics}"})
+    return cells
+
+
+def ablation_metric_files(name):
+    return sorted({cell["metrics"] for cell in ablation_cells(name)})

@@ -1,18 +1,21 @@
+# Raw sources -> normalized records with splits -> generated, graded responses -> judge items of five task types.
+
+
 rule ingest:
     input:
-        local_sources=local_source_files(),
+        local_sources=lambda w: local_source_files(vcfg(w.variant)["data"]["sources"]),
     output:
-        questions=f"{RESULTS}/data/questions.jsonl",
-        rejects=f"{RESULTS}/data/ingest_rejects.jsonl",
-        summary=f"{RESULTS}/data/ingest_summary.json",
+        records=f"{RESULTS}/{{variant}}/data/records.jsonl",
+        rejects=f"{RESULTS}/{{variant}}/data/ingest_rejects.jsonl",
+        summary=f"{RESULTS}/{{variant}}/data/ingest_summary.json",
     params:
-        cfg=settings("seed", "data", "rollout.rounds"),
+        cfg=settings("ingest"),
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
     log:
-        f"{LOGS}/ingest.log",
+        f"{LOGS}/{{variant}}/ingest.log",
     conda:
         ENV
     script:
@@ -21,19 +24,19 @@ rule ingest:
 
 rule generate_responses:
     input:
-        questions=rules.ingest.output.questions,
+        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
         model=base_model_dir("{name}"),
     output:
-        responses=f"{RESULTS}/data/responses/{{name}}.jsonl",
-        summary=f"{RESULTS}/data/responses/{{name}}.summary.json",
+        responses=f"{RESULTS}/{{variant}}/data/responses/{{name}}.jsonl",
+        summary=f"{RESULTS}/{{variant}}/data/responses/{{name}}.summary.json",
     params:
-        cfg=settings("seed", "generate", "generation"),
+        cfg=settings("generate_responses"),
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:
-        f"{LOGS}/generate_responses/{{name}}.log",
+        f"{LOGS}/{{variant}}/generate_responses/{{name}}.log",
     threads: THREADS
     conda:
         ENV
@@ -41,27 +44,49 @@ rule generate_responses:
         "../scripts/generate_responses.py"
 
 
-rule build_items:
+rule prepare_benchmark:
     input:
-        questions=rules.ingest.output.questions,
-        responses=expand(
-            f"{RESULTS}/data/responses/{{name}}.jsonl", name=config["generate"]["generators"]
+        local_sources=lambda w: local_source_files(
+            [s for s in config["evaluation"]["benchmarks"] if s["name"] == w.benchmark]
         ),
     output:
-        pairs=f"{RESULTS}/data/pairs.jsonl",
-        verification=f"{RESULTS}/data/verification.jsonl",
-        rejects=f"{RESULTS}/data/build_items_rejects.jsonl",
-        summary=f"{RESULTS}/data/build_items_summary.json",
+        benchmark_items=f"{RESULTS}/benchmarks/{{benchmark}}.jsonl",
+        rejects=f"{RESULTS}/benchmarks/{{benchmark}}.rejects.jsonl",
+        summary=f"{RESULTS}/benchmarks/{{benchmark}}.summary.json",
     params:
-        cfg=settings(
-            "seed", "generate.include_reference_solution", "data.task_ratio", "rollout.rounds"
-        ),
+        cfg=lambda w: select(config, "seed", "evaluation.benchmarks"),
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
     log:
-        f"{LOGS}/build_items.log",
+        f"{LOGS}/prepare_benchmark/{{benchmark}}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/prepare_benchmark.py"
+
+
+rule build_items:
+    input:
+        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
+        responses=lambda w: [
+            f"{run_dir(w.variant, 'generate_responses')}/data/responses/{name}.jsonl"
+            for name in vcfg(w.variant)["generate"]["generators"]
+        ],
+        benchmarks=expand(f"{RESULTS}/benchmarks/{{benchmark}}.jsonl", benchmark=BENCHMARKS[1:]),
+    output:
+        judge_items=f"{RESULTS}/{{variant}}/data/items.jsonl",
+        rejects=f"{RESULTS}/{{variant}}/data/build_items_rejects.jsonl",
+        summary=f"{RESULTS}/{{variant}}/data/build_items_summary.json",
+    params:
+        cfg=settings("build_items"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/{{variant}}/build_items.log",
     conda:
         ENV
     script:

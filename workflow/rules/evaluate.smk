@@ -1,22 +1,51 @@
+# Every model of a variant judges every benchmark: the held-out split of the run's own items, and each
+# benchmark file in evaluation.benchmarks (RewardBench format, JudgeBench, ProcessBench, ...).
+
+
 rule evaluate:
     input:
-        pairs=rules.build_items.output.pairs,
-        model=lambda w: model_dir(w.model),
+        judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
+        model=lambda w: model_dir(w.variant, w.model),
     output:
-        judgments=f"{RESULTS}/eval/{{model}}/judgments.jsonl",
-        metrics=f"{RESULTS}/eval/{{model}}/metrics.json",
-        summary=f"{RESULTS}/eval/{{model}}/summary.json",
+        judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/judgments.jsonl",
+        metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/metrics.json",
+        summary=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/summary.json",
     params:
-        cfg=settings("seed", "judge", "generation", "evaluation"),
-        stage_index=lambda w: STAGE_MODELS.index(w.model),
+        cfg=settings("evaluate"),
+        heldout=lambda w: w.benchmark == "heldout",
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:
-        f"{LOGS}/evaluate/{{model}}.log",
+        f"{LOGS}/{{variant}}/evaluate/{{model}}/{{benchmark}}.log",
     threads: THREADS
     conda:
         ENV
     script:
         "../scripts/evaluate.py"
+
+
+rule evaluate_sc:
+    # Test-time scaling (FARE): k sampled judgments per item and order, majority vote for k = 1, 2, 4, ...
+    input:
+        judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
+        model=lambda w: model_dir(w.variant, w.model),
+    output:
+        judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_judgments.jsonl",
+        metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_metrics.json",
+        summary=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_summary.json",
+    params:
+        cfg=settings("evaluate"),
+        heldout=lambda w: w.benchmark == "heldout",
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
+    log:
+        f"{LOGS}/{{variant}}/evaluate_sc/{{model}}/{{benchmark}}.log",
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate_sc.py"

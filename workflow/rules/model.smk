@@ -3,7 +3,7 @@ rule prepare_model:
         model=directory("resources/models/{name}"),
         summary="resources/models/{name}.summary.json",
     params:
-        cfg=lambda w: settings("seed", "judge", f"models.{w.name}"),
+        cfg=lambda w: select(config, "seed", "judge", f"models.{w.name}"),
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],

@@ -1,3 +1,8 @@
+# Tables and figures, drawn only from result files. A table rule collects metrics into a tidy CSV (plus
+# Markdown and LaTeX); a figure rule draws that CSV in the configured style, so a style change re-runs only
+# the figure rules. `snakemake --report report.html` gathers every table and figure with its caption.
+
+
 rule config_snapshot:
     output:
         f"{RESULTS}/config.json",
@@ -15,24 +20,121 @@ rule config_snapshot:
         "../scripts/config_snapshot.py"
 
 
-rule report:
+rule report_table:
     input:
-        metrics=expand(f"{RESULTS}/eval/{{model}}/metrics.json", model=STAGE_MODELS),
+        metrics=main_metrics(),
         config=rules.config_snapshot.output[0],
     output:
         csv=f"{RESULTS}/report/metrics.csv",
         md=f"{RESULTS}/report/metrics.md",
-        figure=f"{RESULTS}/report/metrics.png",
-        summary=f"{RESULTS}/report/summary.json",
+        tex=f"{RESULTS}/report/metrics.tex",
+        summary=f"{RESULTS}/report/metrics.summary.json",
     params:
-        cfg=settings("evaluation.confidence", "report"),
+        cfg=lambda w: select(config, "evaluation.confidence"),
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],
         runtime=LIGHT["runtime"],
     log:
-        f"{LOGS}/report.log",
+        f"{LOGS}/report_table.log",
     conda:
         ENV
     script:
-        "../scripts/report.py"
+        "../scripts/report_table.py"
+
+
+rule report_figure:
+    input:
+        csv=rules.report_table.output.csv,
+        config=rules.config_snapshot.output[0],
+    output:
+        png=report(
+            f"{RESULTS}/report/metrics.png",
+            caption="../report/metrics.rst",
+            category="Main run",
+            labels={"figure": "accuracy per stage"},
+        ),
+        pdf=f"{RESULTS}/report/metrics.pdf",
+        summary=f"{RESULTS}/report/metrics_figure.summary.json",
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", "report"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/report_figure.log",
+    conda:
+        ENV
+    script:
+        "../scripts/report_figure.py"
+
+
+rule ablation_table:
+    input:
+        metrics=lambda w: ablation_metric_files(w.ablation),
+        config=rules.config_snapshot.output[0],
+    output:
+        csv=f"{RESULTS}/figures/{{ablation}}.csv",
+        md=f"{RESULTS}/figures/{{ablation}}.md",
+        tex=f"{RESULTS}/figures/{{ablation}}.tex",
+        summary=f"{RESULTS}/figures/{{ablation}}.summary.json",
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", f"ablations.{w.ablation}"),
+        cells=lambda w: ablation_cells(w.ablation),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/ablation_table/{{ablation}}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/ablation_table.py"
+
+
+rule ablation_figure:
+    input:
+        csv=rules.ablation_table.output.csv,
+        config=rules.config_snapshot.output[0],
+    output:
+        png=report(
+            f"{RESULTS}/figures/{{ablation}}.png",
+            caption="../report/ablation.rst",
+            category="Ablations",
+            labels={"ablation": "{ablation}"},
+        ),
+        pdf=f"{RESULTS}/figures/{{ablation}}.pdf",
+        summary=f"{RESULTS}/figures/{{ablation}}.figure.summary.json",
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", "report", f"ablations.{w.ablation}"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/ablation_figure/{{ablation}}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/ablation_figure.py"
+
+
+for _ablation in config["ablations"]:
+
+    rule:
+        name:
+            f"ablation_{_ablation}"
+        input:
+            multiext(f"{RESULTS}/figures/{_ablation}", ".csv", ".md", ".tex", ".png", ".pdf"),
+        default_target: False
+
+
+rule figures:
+    # every ablation figure and table of the config: `snakemake --cores N figures`
+    input:
+        [
+            multiext(f"{RESULTS}/figures/{name}", ".csv", ".md", ".tex", ".png", ".pdf")
+            for name in config["ablations"]
+        ],

@@ -4,29 +4,21 @@
 
 rule rollout_sample:
     input:
-        pairs=rules.build_items.output.pairs,
-        model=lambda w: model_dir(previous_model(w.round)),
+        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        model=lambda w: model_dir(w.variant, previous_model(w.round)),
     output:
-        samples=f"{RESULTS}/rollout/round_{{round}}/samples.jsonl",
-        kept=f"{RESULTS}/rollout/round_{{round}}/kept.jsonl",
-        summary=f"{RESULTS}/rollout/round_{{round}}/summary.json",
+        samples=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/samples.jsonl",
+        kept=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/kept.jsonl",
+        summary=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/summary.json",
     params:
-        cfg=settings(
-            "seed",
-            "judge",
-            "generation",
-            "rollout.samples_per_item",
-            "rollout.sampling",
-            "rollout.curriculum",
-            "rollout.direct_judgment_share",
-        ),
+        cfg=settings("rollout"),
         round=lambda w: int(w.round),
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:
-        f"{LOGS}/rollout_sample/round_{{round}}.log",
+        f"{LOGS}/{{variant}}/rollout_sample/round_{{round}}.log",
     threads: THREADS
     conda:
         ENV
@@ -37,21 +29,21 @@ rule rollout_sample:
 rule train_rollout:
     input:
         examples=rules.rollout_sample.output.kept,
-        init=lambda w: rollout_init(w.round),
+        init=lambda w: rollout_init(w.variant, w.round),
     output:
-        model=directory(f"{RESULTS}/models/round_{{round}}"),
-        summary=f"{RESULTS}/models/round_{{round}}.summary.json",
+        model=directory(f"{RESULTS}/{{variant}}/models/round_{{round}}"),
+        summary=f"{RESULTS}/{{variant}}/models/round_{{round}}.summary.json",
     params:
         accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("seed", "rollout.training", "rollout.init"),
+        cfg=settings("rollout"),
         training="rollout.training",
-        shuffle=not config["rollout"]["curriculum"],
+        shuffle=lambda w: not vcfg(w.variant)["rollout"]["curriculum"],
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     log:
-        f"{LOGS}/train_rollout/round_{{round}}.log",
+        f"{LOGS}/{{variant}}/train_rollout/round_{{round}}.log",
     threads: THREADS
     conda:
         ENV

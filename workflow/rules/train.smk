@@ -1,13 +1,16 @@
+# SFT warm-up on the teacher's filtered judgments, then DPO + NLL on the items it got wrong (RISE).
+
+
 rule train_sft:
     input:
-        examples=rules.annotate.output.sft,
-        init=model_dir("base"),
+        examples=lambda w: f"{run_dir(w.variant, 'annotate')}/annotate/sft.jsonl",
+        init=model_dir(MAIN, "base"),
     output:
-        model=directory(f"{RESULTS}/models/sft"),
-        summary=f"{RESULTS}/models/sft.summary.json",
+        model=directory(f"{RESULTS}/{{variant}}/models/sft"),
+        summary=f"{RESULTS}/{{variant}}/models/sft.summary.json",
     params:
         accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("seed", "sft"),
+        cfg=settings("train_sft"),
         training="sft",
         shuffle=True,
     resources:
@@ -15,7 +18,7 @@ rule train_sft:
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     log:
-        f"{LOGS}/train_sft.log",
+        f"{LOGS}/{{variant}}/train_sft.log",
     threads: THREADS
     conda:
         ENV
@@ -25,20 +28,20 @@ rule train_sft:
 
 rule dpo_sample:
     input:
-        pool=rules.annotate.output.dpo_pool,
-        model=rules.train_sft.output.model,
+        pool=lambda w: f"{run_dir(w.variant, 'annotate')}/annotate/dpo_pool.jsonl",
+        model=lambda w: dpo_init_dir(w.variant),
     output:
-        samples=f"{RESULTS}/dpo/samples.jsonl",
-        pairs=f"{RESULTS}/dpo/pairs.jsonl",
-        summary=f"{RESULTS}/dpo/summary.json",
+        samples=f"{RESULTS}/{{variant}}/dpo/samples.jsonl",
+        pairs=f"{RESULTS}/{{variant}}/dpo/pairs.jsonl",
+        summary=f"{RESULTS}/{{variant}}/dpo/summary.json",
     params:
-        cfg=settings("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling"),
+        cfg=settings("dpo_sample"),
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:
-        f"{LOGS}/dpo_sample.log",
+        f"{LOGS}/{{variant}}/dpo_sample.log",
     threads: THREADS
     conda:
         ENV
@@ -48,20 +51,20 @@ rule dpo_sample:
 
 rule train_dpo:
     input:
-        pairs=rules.dpo_sample.output.pairs,
-        init=rules.train_sft.output.model,
+        pairs=lambda w: f"{run_dir(w.variant, 'dpo_sample')}/dpo/pairs.jsonl",
+        init=lambda w: dpo_init_dir(w.variant),
     output:
-        model=directory(f"{RESULTS}/models/dpo"),
-        summary=f"{RESULTS}/models/dpo.summary.json",
+        model=directory(f"{RESULTS}/{{variant}}/models/dpo"),
+        summary=f"{RESULTS}/{{variant}}/models/dpo.summary.json",
     params:
         accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("seed", "dpo.beta", "dpo.nll_weight", "dpo.training"),
+        cfg=settings("train_dpo"),
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     log:
-        f"{LOGS}/train_dpo.log",
+        f"{LOGS}/{{variant}}/train_dpo.log",
     threads: THREADS
     conda:
         ENV

@@ -2,5 +2,5 @@ from judgeflow.config import as_plain
 from judgeflow.stages import generate_responses
 
 sm = snakemake  # noqa: F821
-generate_responses(as_plain(sm.params.cfg), sm.wildcards.name, sm.input.questions, sm.input.model,
+generate_responses(as_plain(sm.params.cfg), sm.wildcards.name, sm.input.records, sm.input.model,
                    sm.output.responses, sm.output.summary, sm.log[0], sm.threads)

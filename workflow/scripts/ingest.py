@@ -2,4 +2,4 @@ from judgeflow.config import as_plain
 from judgeflow.stages import ingest
 
 sm = snakemake  # noqa: F821
-ingest(as_plain(sm.params.cfg), sm.output.questions, sm.output.rejects, sm.output.summary, sm.log[0])
+ingest(as_plain(sm.params.cfg), sm.output.records, sm.output.rejects, sm.output.summary, sm.log[0])

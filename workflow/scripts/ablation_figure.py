@@ -1,0 +1,6 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import ablation_figure
+
+sm = snakemake  # noqa: F821
+ablation_figure(as_plain(sm.params.cfg), sm.wildcards.ablation, sm.input.csv, sm.input.config, sm.output.png,
+                sm.output.summary, sm.log[0])
