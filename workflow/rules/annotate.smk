@@ -15,7 +15,7 @@ rule annotate:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/annotate.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:

@@ -37,7 +37,7 @@ rule generate_responses:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/generate_responses/{{name}}.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:

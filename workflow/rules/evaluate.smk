@@ -19,7 +19,7 @@ rule evaluate:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/evaluate/{{model}}/{{benchmark}}.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:
@@ -44,7 +44,7 @@ rule evaluate_sc:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/evaluate_sc/{{model}}/{{benchmark}}.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:

@@ -10,7 +10,7 @@ rule prepare_model:
         runtime=LIGHT["runtime"],
     log:
         "resources/models/{name}.log",
-    threads: THREADS
+    threads: LIGHT.get("threads", THREADS)
     conda:
         ENV
     script:

@@ -19,7 +19,7 @@ rule rollout_sample:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/rollout_sample/round_{{round}}.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:
@@ -44,7 +44,7 @@ rule train_rollout:
         runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/{{variant}}/train_rollout/round_{{round}}.log",
-    threads: THREADS
+    threads: TRAINING.get("threads", THREADS)
     conda:
         ENV
     script:

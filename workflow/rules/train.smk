@@ -19,7 +19,7 @@ rule train_sft:
         runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/{{variant}}/train_sft.log",
-    threads: THREADS
+    threads: TRAINING.get("threads", THREADS)
     conda:
         ENV
     script:
@@ -42,7 +42,7 @@ rule dpo_sample:
         runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/dpo_sample.log",
-    threads: THREADS
+    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
     script:
@@ -65,7 +65,7 @@ rule train_dpo:
         runtime=TRAINING["runtime"],
     log:
         f"{LOGS}/{{variant}}/train_dpo.log",
-    threads: THREADS
+    threads: TRAINING.get("threads", THREADS)
     conda:
         ENV
     script:
