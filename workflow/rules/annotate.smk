@@ -10,7 +10,7 @@ rule annotate:
     params:
         cfg=settings("annotate"),
     resources:
-        gpu=SAMPLING["gpu"],
+        gpu=lambda w: 0 if config["models"][vcfg(w.variant)["teacher"]["model"]]["source"] == "openai" else SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:

@@ -32,7 +32,7 @@ rule generate_responses:
     params:
         cfg=settings("generate_responses"),
     resources:
-        gpu=SAMPLING["gpu"],
+        gpu=lambda w: 0 if config["models"][w.name]["source"] == "openai" else SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:

@@ -5,12 +5,12 @@ rule prepare_model:
     params:
         cfg=lambda w: select(config, "seed", "judge", f"models.{w.name}"),
     resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
+        gpu=config["resources"].get("prepare", LIGHT)["gpu"],
+        mem_mb=config["resources"].get("prepare", LIGHT)["mem_mb"],
+        runtime=config["resources"].get("prepare", LIGHT)["runtime"],
     log:
         "resources/models/{name}.log",
-    threads: LIGHT.get("threads", THREADS)
+    threads: config["resources"].get("prepare", LIGHT).get("threads", THREADS)
     conda:
         ENV
     script:
