@@ -4,13 +4,13 @@ rule prepare_model:
         summary="resources/models/{name}.summary.json",
     params:
         cfg=lambda w: select(config, "seed", "judge", f"models.{w.name}"),
-    resources:
-        gpu=config["resources"].get("prepare", LIGHT)["gpu"],
-        mem_mb=config["resources"].get("prepare", LIGHT)["mem_mb"],
-        runtime=config["resources"].get("prepare", LIGHT)["runtime"],
+    resources:  # a model behind an API only writes its endpoint file: light
+        gpu=lambda w: (LIGHT if config["models"][w.name]["source"] == "openai" else config["resources"].get("prepare", LIGHT))["gpu"],
+        mem_mb=lambda w: (LIGHT if config["models"][w.name]["source"] == "openai" else config["resources"].get("prepare", LIGHT))["mem_mb"],
+        runtime=lambda w: (LIGHT if config["models"][w.name]["source"] == "openai" else config["resources"].get("prepare", LIGHT))["runtime"],
     log:
         "resources/models/{name}.log",
-    threads: config["resources"].get("prepare", LIGHT).get("threads", THREADS)
+    threads: lambda w: (LIGHT if config["models"][w.name]["source"] == "openai" else config["resources"].get("prepare", LIGHT)).get("threads", THREADS)
     conda:
         ENV
     script:
