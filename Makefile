@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint clean
+.PHONY: run test test-slurm setup lint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# the SLURM end-to-end test alone (root, Debian): starts a local cluster (ci/start_local_slurm.sh) and runs
+# the test DAG through profiles/slurm; `make test` runs it too
+test-slurm: setup
+	$(BIN)/python -m pytest -q tests/test_slurm.py
 
 lint: setup
 	$(BIN)/snakemake --lint
