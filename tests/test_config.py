@@ -69,7 +69,7 @@ def test_zero_rollout_rounds_plans_no_rollout_jobs(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "rollout_sample" not in run.stdout and "train_rollout" not in run.stdout
-    assert "train_dpo" in run.stdout and "results/r0/eval/dpo/metrics.json" in run.stdout
+    assert "train_dpo" in run.stdout and "results/r0/main/eval/dpo/heldout/metrics.json" in run.stdout
 
 
 def test_api_teacher_config_and_untrainable_base(default_config):

@@ -1,26 +1,33 @@
-"""The whole DAG on config/test.yaml, in a copy of the workflow, checked through its real outputs."""
+"""The whole DAG on config/test.yaml, every ablation figure included, in a copy of the workflow, checked
+through its real outputs."""
 
+import hashlib
 import json
 import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import REPO
-from judgeflow.config import load_config
+from judgeflow import stages
+from judgeflow.config import load_config, select
+from judgeflow.variants import stage_keys
 
 pytestmark = pytest.mark.e2e
+TARGETS = ("all", "figures")
 
 
-def _snakemake(workdir, *args):
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/test.yaml",
-                          *args], cwd=workdir, capture_output=True, text=True)
+def _snakemake(workdir, *args, configfiles=("config/test.yaml",)):
+    run = subprocess.run([sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", *configfiles],
+                         cwd=workdir, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return run.stdout + run.stderr
 
@@ -33,15 +40,25 @@ def _summary(path):
     return json.loads(Path(path).read_text())
 
 
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("dag")
-    for name in ("Snakefile", "workflow", "config", "src", "environment.yml"):
+    for name in ("Snakefile", "workflow", "config", "src", "environment.yml", "tests/fixtures"):
         source = REPO / name
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
-    log = _snakemake(work)
+    log = _snakemake(work, *TARGETS)
     (work / "first_run.log").write_text(log)
     return work
+
+
+@pytest.fixture(scope="module")
+def cfg(run_dir):
+    return load_config(run_dir / "config/config.yaml", run_dir / "config/test.yaml")
 
 
 def test_lint_and_plan_every_stage(run_dir):
@@ -49,98 +66,160 @@ def test_lint_and_plan_every_stage(run_dir):
         lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint", *extra], cwd=run_dir,
                               capture_output=True, text=True)
         assert lint.returncode == 0 and "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    plan = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall"], cwd=run_dir,
-                          capture_output=True, text=True)
+    plan = subprocess.run([sys.executable, "-m", "snakemake", *TARGETS, "-n", "--forceall", "--configfile",
+                           "config/test.yaml"], cwd=run_dir, capture_output=True, text=True)
     assert plan.returncode == 0, plan.stderr
-    for rule in ("prepare_model", "ingest", "generate_responses", "build_items", "annotate", "train_sft",
-                 "dpo_sample", "train_dpo", "rollout_sample", "train_rollout", "evaluate", "report"):
+    for rule in ("prepare_model", "ingest", "generate_responses", "prepare_benchmark", "build_items", "annotate",
+                 "train_sft", "dpo_sample", "train_dpo", "rollout_sample", "train_rollout", "evaluate", "evaluate_sc",
+                 "report_table", "report_figure", "ablation_table", "ablation_figure"):
         assert re.search(rf"^{rule}\s+\d+", plan.stdout, re.M), rule
 
 
-def test_every_stage_output_follows_the_config(run_dir):
-    cfg = load_config(run_dir / "config/config.yaml", run_dir / "config/test.yaml")
-    res = run_dir / "results" / "test"
+def test_data_stages_follow_the_config(run_dir, cfg):
+    res = run_dir / "results/test/main/data"
     splits, rounds = cfg["data"]["splits"], cfg["rollout"]["rounds"]
-
-    questions = _rows(res / "data/questions.jsonl")
-    used = [q for q in questions if q["split"] != "unused"]
-    assert len(questions) == cfg["data"]["sources"][0]["num_questions"]
+    records = _rows(res / "records.jsonl")
+    sizes = {"synthetic_instructions": "num_instructions"}
+    assert len(records) == sum(s[sizes.get(s["type"], "num_questions")] for s in cfg["data"]["sources"])
+    used = [r for r in records if r["split"] != "unused"]
     assert len(used) == splits["benchmark"] + splits["seed"] + rounds * splits["rollout_batch"]
+    assert {r["domain"] for r in records} == {"math", "code", "tool_use", "chat"}
 
-    responses = _rows(res / "data/responses/tiny-judge.jsonl")
-    assert len(responses) == len(used) * cfg["generate"]["samples_per_question"]
+    responses = _rows(res / "responses/tiny-judge.jsonl")
+    questions = [r for r in used if r["kind"] == "question"]
+    graded = [r for r in responses if "text" in r]
+    assert len(graded) == len(questions) * cfg["generate"]["samples_per_question"]
+    assert len([r for r in responses if "chosen" in r]) == len([r for r in used if r["kind"] == "instruction"])
 
-    pairs = _rows(res / "data/pairs.jsonl")
-    build = _summary(res / "data/build_items_summary.json")
-    assert len(pairs) == build["items_out"] == len(used) - build["rejected_total"]
-    assert len(_rows(res / "data/build_items_rejects.jsonl")) == build["rejected_total"]
-    seed_items = [p for p in pairs if p["split"] == "seed"]
-    bench_items = [p for p in pairs if p["split"] == "benchmark"]
-    assert seed_items and bench_items
+    items = _rows(res / "items.jsonl")
+    build = _summary(res / "build_items_summary.json")
+    assert {i["task_type"] for i in items} == set(cfg["data"]["task_ratio"])
+    assert len(_rows(res / "build_items_rejects.jsonl")) == build["rejected_total"]
+    assert sum(row["built"] for row in build["per_task_domain_source"]) == len(items) + sum(
+        n for reason, n in build["rejected"].items() if reason == "contaminated")
+    assert all(i["template_id"] in cfg["judge"]["templates"] for i in items)
+    # the seed split follows the task ratio (largest remainder of the largest size the pool allows)
+    seed = Counter(i["task_type"] for i in items if i["split"] == "seed")
+    ratio = cfg["data"]["task_ratio"]
+    size = sum(seed.values())
+    assert all(abs(seed[t] - size * w / sum(ratio.values())) < 1 for t, w in ratio.items())
+    # step-level items from injected slips carry the exact first wrong step
+    steps = [i for i in items if i["task_type"] == "step_level" and i["steps_origin"] != "reference"]
+    assert steps and all(1 <= i["label"] <= len(i["steps"]) for i in steps)
 
+
+def test_same_seed_gives_byte_identical_data(run_dir, cfg, tmp_path):
+    res = run_dir / "results/test/main/data"
+    stages.ingest(select(cfg, *stage_keys("ingest")), tmp_path / "records.jsonl", tmp_path / "rejects.jsonl",
+                  tmp_path / "ingest.json", tmp_path / "ingest.log")
+    assert _sha(tmp_path / "records.jsonl") == _sha(res / "records.jsonl")
+    stages.build_items(select(cfg, *stage_keys("build_items")), res / "records.jsonl",
+                       [res / "responses/tiny-judge.jsonl"], [run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
+                       tmp_path / "items.jsonl", tmp_path / "rejects.jsonl", tmp_path / "build.json", tmp_path / "b.log")
+    assert _sha(tmp_path / "items.jsonl") == _sha(res / "items.jsonl")
+
+
+def test_training_and_evaluation_follow_the_config(run_dir, cfg):
+    res = run_dir / "results/test/main"
+    items = _rows(res / "data/items.jsonl")
+    seed_items = [i for i in items if i["split"] == "seed"]
+    orders = lambda item: 2 if item["task_type"] == "pairwise" else 1  # noqa: E731
     annotate = _summary(res / "annotate/summary.json")
-    assert len(_rows(res / "annotate/judgments.jsonl")) == 2 * cfg["teacher"]["samples_per_order"] * len(seed_items)
+    judgments = _rows(res / "annotate/judgments.jsonl")
+    assert len(judgments) == cfg["teacher"]["samples_per_order"] * sum(orders(i) for i in seed_items)
     sft = _rows(res / "annotate/sft.jsonl")
     pool = _rows(res / "annotate/dpo_pool.jsonl")
-    assert len(sft) == 2 * annotate["items_out"] and annotate["items_out"] + len(pool) == len(seed_items)
+    assert len(sft) == annotate["judge_sft_examples"] + annotate["chat_examples"] == annotate["items_out"]
+    assert sum(annotate["dpo_pool_reasons"].values()) == len(pool)
 
     samples = _rows(res / "dpo/samples.jsonl")
     assert len(samples) == cfg["dpo"]["samples_per_item"] * len(pool)
     dpo = _summary(res / "dpo/summary.json")
     assert dpo["items_out"] + dpo["rejected_total"] == len(pool) and dpo["items_out"] > 0
-    assert len(_rows(res / "dpo/pairs.jsonl")) == dpo["items_out"]
 
-    pool = [p for p in pairs if p["split"].startswith("rollout")]
-    assert build["rollout_batches"] == {f"rollout_{r}": {"pairwise": len(pool) // rounds}
-                                        for r in range(1, rounds + 1)}
+    rounds = cfg["rollout"]["rounds"]
     for r in range(1, rounds + 1):
-        batch = [p for p in pairs if p["split"] == f"rollout_{r}"]
-        assert len(batch) == len(pool) // rounds
+        batch = [i for i in items if i["split"] == f"rollout_{r}"]
         assert len(_rows(res / f"rollout/round_{r}/samples.jsonl")) == cfg["rollout"]["samples_per_item"] * len(batch)
         kept = _summary(res / f"rollout/round_{r}/summary.json")
         assert kept["items_out"] + kept["rejected_total"] == len(batch)
-        assert sum(kept["pass_rate_histogram"].values()) == len(batch)
         rows = _rows(res / f"rollout/round_{r}/kept.jsonl")
         rates = [row["pass_rate"] for row in rows]
         assert rates == sorted(rates, reverse=True), "curriculum: K/K first"
         direct = [row for row in rows if row["protocol"] == "direct"]
         assert len(direct) == round(cfg["rollout"]["direct_judgment_share"] * len(rows))
-        assert all(re.fullmatch(r"\[\[[AB]\]\]", row["completion"][0]["content"]) for row in direct)
+        assert all(re.fullmatch(r"\[\[(A|B|yes|no|none|\d+)\]\]", row["completion"][0]["content"]) for row in direct)
 
-    models = ["base", "sft", "dpo"] + [f"round_{r}" for r in range(1, rounds + 1)]
-    for model in models:
-        judgments = _rows(res / f"eval/{model}/judgments.jsonl")
-        assert len(judgments) == 2 * len(bench_items)
-        metrics = _summary(res / f"eval/{model}/metrics.json")
-        assert metrics["model"] == model and 0 <= metrics["accuracy"] <= 1
-        assert metrics["accuracy"] == pytest.approx(sum(j["correct"] for j in judgments) / len(judgments))
+    bench = [i for i in items if i["split"] == "benchmark"]
+    external = _rows(run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl")
+    for model in ["base", "sft", "dpo"] + [f"round_{r}" for r in range(1, rounds + 1)]:
+        for name, its in (("heldout", bench), ("rewardbench_fixture", external)):
+            judged = _rows(res / f"eval/{model}/{name}/judgments.jsonl")
+            assert len(judged) == sum(orders(i) for i in its)
+            metrics = _summary(res / f"eval/{model}/{name}/metrics.json")
+            pairwise = [j for j in judged if j["task_type"] == "pairwise"]
+            block = metrics["tasks"]["pairwise"]
+            assert block["accuracy"] == pytest.approx(sum(j["correct"] for j in pairwise) / len(pairwise))
+            assert block["parse_error_rate"] == pytest.approx(
+                sum(j["parse_error"] is not None for j in pairwise) / len(pairwise))
+    sections = _summary(res / "eval/dpo/rewardbench_fixture/metrics.json")["tasks"]["pairwise"]["sections"]
+    assert sections["scheme"] == "rewardbench" and "Reasoning" in sections["by_section"]
 
-    for summary in list(res.rglob("*summary.json")):
+    for summary in res.rglob("*summary.json"):
         data = _summary(summary)
         assert data["experiment"] == "test" and data["settings_hash"] and data["seconds"] >= 0
 
-    csv = (res / "report/metrics.csv").read_text().splitlines()
-    assert [line.split(",")[0] for line in csv[1:]] == models
-    assert all(f"| {m} |" in (res / "report/metrics.md").read_text() for m in models)
-    with Image.open(res / "report/metrics.png") as image:
-        image.verify()
-        assert image.format == "PNG"
+
+def test_report_and_every_ablation_figure(run_dir, cfg):
+    report = run_dir / "results/test/report"
+    table = (report / "metrics.md").read_text()
+    assert all(f"| {m} |" in table for m in ("base", "sft", "dpo", "round_2"))
+    assert "\\begin{tabular}" in (report / "metrics.tex").read_text()
+    for name in cfg["ablations"]:
+        stem = run_dir / "results/test/figures" / name
+        for ext in (".csv", ".md", ".tex", ".pdf"):
+            assert (stem.parent / (stem.name + ext)).stat().st_size > 0, name + ext
+        with Image.open(stem.parent / (stem.name + ".png")) as image:
+            image.verify()
+        rows = (stem.parent / (stem.name + ".csv")).read_text().splitlines()
+        assert len(rows) > 1, name
+    grid = (run_dir / "results/test/figures/rise_data_size.csv").read_text()
+    assert grid.count("\n") - 1 >= 6  # 3 x 2 cells, at least one task group each
+
+
+def test_ablation_variants_reuse_unchanged_stages(run_dir):
+    res = run_dir / "results/test"
+    direct = res / "fare_direct_share.direct_judgment_share=0.5"
+    assert (direct / "rollout").is_dir() and (direct / "models/round_1").is_dir()
+    assert not (direct / "data").exists() and not (direct / "annotate").exists() and not (direct / "models/sft").exists()
+    assert not (res / "fare_direct_share.direct_judgment_share=0.2").exists(), "the main run's value is the main run"
+    bad = res / "ste_bad_response.method=worse_answer"
+    assert (bad / "data/items.jsonl").exists() and not (bad / "data/records.jsonl").exists()
 
 
 def test_each_training_stage_changed_its_init_weights(run_dir):
-    res = run_dir / "results" / "test" / "models"
+    res = run_dir / "results/test/main/models"
     chain = [run_dir / "resources/models/tiny-judge", res / "sft", res / "dpo", res / "round_1", res / "round_2"]
     for before, after in zip(chain, chain[1:]):
         a, b = load_file(str(before / "model.safetensors")), load_file(str(after / "model.safetensors"))
         assert any(not torch.equal(a[k], b[k]) for k in a), f"{after.name} equals {before.name}"
 
 
-def test_deleting_the_report_reruns_only_the_report(run_dir):
-    report = run_dir / "results/test/report"
-    shutil.rmtree(report)
-    log = _snakemake(run_dir)
-    ran = set(re.findall(r"^localrule (\w+):", log, re.M))
-    assert ran == {"report", "all"}, log[-3000:]
-    assert (report / "metrics.png").exists()
-    nothing = _snakemake(run_dir)
-    assert "Nothing to be done" in nothing
+def test_style_change_reruns_only_figures(run_dir):
+    style = run_dir / "style.yaml"
+    style.write_text(yaml.safe_dump({"report": {"style": {"dpi": 72}}}))
+    plan = _snakemake(run_dir, *TARGETS, "-n", configfiles=("config/test.yaml", str(style)))
+    planned = set(re.findall(r"^(\w+)\s+\d+$", plan, re.M)) - {"total"}
+    assert planned == {"report_figure", "ablation_figure", "figures", "all"}, plan[-3000:]
+
+
+def test_deleting_the_report_reruns_only_the_report_and_html_report(run_dir):
+    shutil.rmtree(run_dir / "results/test/report")
+    log = _snakemake(run_dir, *TARGETS)
+    ran = set(re.findall(r"^localrule (\w+):", log, re.M)) | set(re.findall(r"^rule (\w+):", log, re.M))
+    assert ran - {"all", "figures"} == {"report_table", "report_figure"}, log[-3000:]
+    assert "Nothing to be done" in _snakemake(run_dir, *TARGETS)
+    html = run_dir / "report.html"
+    _snakemake(run_dir, *TARGETS, "--report", str(html))
+    text = html.read_text(errors="replace")
+    assert "metrics.png" in text and "rise_data_size.png" in text and "Ablation" in text

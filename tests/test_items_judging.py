@@ -537,3 +537,9 @@ def test_direct_judgments_of_other_task_types():
     with pytest.raises(ValueError, match="item g1: only correct judgments"):
         to_direct_judgments([{**examples[3], "completion": [{"role": "assistant", "content": "[[4]]"}]}], items,
                             1.0, DIRECT_POOL, 0, 0)
+
+
+def test_mix_by_ratio_refuses_a_share_without_items():
+    items = [{"id": f"p{i}", "task_type": "pairwise"} for i in range(4)]
+    with pytest.raises(ValueError, match="step_level"):
+        mix_by_ratio(items, {"pairwise": 2, "step_level": 1}, seed=0)

@@ -66,7 +66,7 @@ def test_model_stage_and_upstream_keys():
     assert [model_stage(m) for m in ("base", "sft", "dpo", "round_1", "round_3")] == [
         "build_items", "train_sft", "train_dpo", "rollout", "rollout"]
     assert upstream_keys("ingest") == ["seed", "data", "rollout.rounds"]
-    assert set(upstream_keys("evaluate")) == {"seed", "judge", "generation", "evaluation"}
+    assert set(upstream_keys("evaluate")) == {"seed", "base_model", "judge", "generation", "evaluation"}
     round_eval = upstream_keys(model_stage("round_2"), "evaluate")
     assert len(round_eval) == len(set(round_eval))
     assert {"rollout", "evaluation", "dpo", "sft", "data", "generate", "judge", "generation", "seed"} <= set(round_eval)
@@ -110,3 +110,13 @@ def test_canonical_shares_unchanged_stages(test_config):
     assert canonical(variants, twin, "train_dpo") == MAIN
     assert canonical(variants, "curr.curriculum=false", "rollout") == "curr.curriculum=false"
     assert canonical(variants, MAIN, "rollout", "evaluate") == MAIN
+
+
+def test_duplicate_variant_names_and_empty_grids(test_config):
+    config = deep_merge(test_config, {"ablations": {"cue": {
+        "title": "t", "vary": {"judge.verdict_cue": ["\nVerdict: [[", "Verdict: [["]}, "models": ["final"],
+        "benchmark": "heldout", "plot": "bar", "metric": "accuracy"}}})
+    with pytest.raises(ConfigError, match="both named"):
+        build_variants(config)
+    config["ablations"] = {"cue": {**config["ablations"]["cue"], "vary": {}}}
+    assert list(build_variants(config)) == [MAIN]  # an empty grid plots the main run's models

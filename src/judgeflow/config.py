@@ -111,6 +111,15 @@ def _cross_reference_problems(config: dict) -> list[str]:
         if share > 0 and config["rollout"]["direct_judgment_share"] > 0 and task_type not in pools["direct_templates"]:
             problems.append(f"config key 'judge.direct_templates': no {task_type} template, but "
                             f"rollout.direct_judgment_share > 0 and data.task_ratio gives {task_type} a share")
+    eval_templates = config["evaluation"]["templates"] or []
+    for index, template_id in enumerate(eval_templates):
+        if template_id not in TEMPLATES:
+            problems.append(f"config key 'evaluation.templates.{index}': unknown template '{template_id}'")
+    covered = {TEMPLATES[t].task_type for t in eval_templates if t in TEMPLATES}
+    for task_type, share in config["data"]["task_ratio"].items():
+        if eval_templates and share > 0 and task_type not in covered:
+            problems.append(f"config key 'evaluation.templates': no {task_type} template, but the held-out split "
+                            f"has {task_type} items")
     benchmark_names = [spec["name"] for spec in config["evaluation"]["benchmarks"]]
     for name in sorted({n for n in benchmark_names if benchmark_names.count(n) > 1 or n == "heldout"}):
         problems.append(f"config key 'evaluation.benchmarks': the name '{name}' is used twice or is reserved")

@@ -44,12 +44,12 @@ def synthetic_instructions(source: str, num_instructions: int, seed: int) -> lis
 
 
 _CATEGORY_CUES = [
+    ("coding", r"\b(code|python|function|program|sql|javascript)\b"),
     ("rewrite", r"\b(rewrite|rephrase|paraphrase|edit|translate)\b"),
     ("list", r"\b(list|enumerate|name \d+|give \d+)\b"),
     ("writing", r"\b(write|compose|draft|poem|story|essay|letter)\b"),
     ("advice", r"\b(advice|should i|how (can|do) i|plan|tips?)\b"),
     ("explanation", r"\b(explain|why|what is|describe|how does)\b"),
-    ("coding", r"\b(code|python|function|program|sql|javascript)\b"),
     ("math", r"\d+\s*[-+*/^]\s*\d+|\b(solve|calculate|equation|integral)\b"),
 ]
 _CONSTRAINT_CUES = re.compile(r"\b(at most|at least|exactly|under|each|every|without|only|must|no more than|"

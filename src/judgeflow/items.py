@@ -79,7 +79,7 @@ def question_items(record: dict, responses: list[dict], include_reference: bool,
                       "scale": list(RATING_SCALE), "label": _rating(picked), "response_origin": picked["generator"]})
     else:
         missing += ["ref_verification: no_response", "ref_free_verification: no_response", "single_rating: no_response"]
-    reference_steps = solution_steps(record.get("solution", ""))
+    reference_steps = record.get("steps") or solution_steps(record.get("solution", ""))
     step_options = [(reference_steps, 0, "reference")] if reference_steps else []
     step_options += [(solution_steps(s["text"]), s["first_error_step"], s["method"]) for s in slips
                      if s.get("first_error_step") and solution_steps(s["text"])]
@@ -125,13 +125,15 @@ def build_items(records: list[dict], responses: list[dict], include_reference: b
                                           include_reference, injections, seed)
             items += got
             rejects += [{"question_id": record["id"], "split": record["split"], "source": record["source"],
-                         "task_type": reason.split(":")[0], "reason": reason.split(": ")[1]} for reason in missing]
+                         "domain": record.get("domain", "math"), "task_type": reason.split(":")[0],
+                         "reason": reason.split(": ")[1]} for reason in missing]
         elif kind == "instruction":
             pairs = [r for r in by_record[record["id"]] if "chosen" in r]
             items += [instruction_item(record, pair) for pair in pairs]
             if not pairs:
                 rejects.append({"question_id": record["id"], "split": record["split"], "source": record["source"],
-                                "task_type": "pairwise", "reason": "no_instruction_pair"})
+                                "domain": record.get("domain", "chat"), "task_type": "pairwise",
+                                "reason": "no_instruction_pair"})
         else:
             items.append(loaded_item(record))
     return items, rejects
@@ -161,7 +163,8 @@ def decontaminate(items: list[dict], benchmark_prompts: list[str], n: int,
         overlap = shared / len(grams)
         if overlap >= threshold and shared:
             rejects.append({"question_id": item["question_id"], "item_id": item["id"], "split": item["split"],
-                            "source": item["source"], "task_type": item["task_type"], "reason": "contaminated",
+                            "source": item["source"], "domain": item.get("domain"), "task_type": item["task_type"],
+                            "reason": "contaminated",
                             "overlap": round(overlap, 3), "benchmark_prompt": benchmark_prompts[best][:300]})
         else:
             kept.append(item)
@@ -175,6 +178,10 @@ def mix_by_ratio(items: list[dict], ratio: dict[str, float], seed: int) -> tuple
     by_task: dict[str, list[dict]] = defaultdict(list)
     for item in sorted(items, key=lambda i: i["id"]):
         by_task[item["task_type"]].append(item)
+    missing = sorted(task for task in wanted if not by_task.get(task))
+    if missing:
+        raise ValueError(f"data.task_ratio gives a share to {missing} but the seed split has no such items: "
+                         "add a source that yields them or set their share to 0")
     rng = random.Random(seed)
     for task in sorted(by_task):
         rng.shuffle(by_task[task])

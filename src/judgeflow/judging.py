@@ -17,17 +17,19 @@ def orders_for(item: dict) -> tuple[str, ...]:
     return ORDERS if item_task_type(item) == "pairwise" else ("original",)
 
 
-def template_for(item: dict, pool: list[str], seed: int) -> str:
-    """The item's own template (drawn in build_items) or, for benchmark items, a seeded draw from the pool."""
-    return item.get("template_id") or pick_template(item, pool, seed)
+def template_for(item: dict, pool: list[str], seed: int, override: bool = False) -> str:
+    """The item's own template (drawn in build_items) or, for benchmark items and with `override` (an
+    evaluation-time prompt set, evaluation.templates), a seeded draw from the pool."""
+    return pick_template(item, pool, seed) if override else item.get("template_id") or pick_template(item, pool, seed)
 
 
-def prompts_for(items: list[dict], pool: list[str], seed: int, orders: tuple[str, ...] | None = None) -> list[dict]:
+def prompts_for(items: list[dict], pool: list[str], seed: int, orders: tuple[str, ...] | None = None,
+                override: bool = False) -> list[dict]:
     """Judge prompts of every item in each of its orders (or only `orders`, where the item has them), with the
     item fields the metrics break results down by."""
     prompts = []
     for item in items:
-        template_id = template_for(item, pool, seed)
+        template_id = template_for(item, pool, seed, override)
         for order in orders_for(item):
             if orders is not None and order not in orders:
                 continue
@@ -113,7 +115,9 @@ def split_teacher_judgments(items: list[dict], judgments: list[dict],
             sft[item["id"]] = [sft_example(rng.choice(correct[order])) for order in orders]
             continue
         failed = [order for order in orders if not correct[order]]
-        if any(all(j["parse_error"] for j in samples[order]) for order in failed):
+        if any(not samples[order] for order in failed):
+            reasons["no_judgment"] += 1
+        elif any(all(j["parse_error"] for j in samples[order]) for order in failed):
             reasons["parse_error"] += 1
         elif len(failed) == len(orders):
             reasons["wrong_in_every_order"] += 1

@@ -124,7 +124,12 @@ def tiny_corpus(tcfg: dict, config: dict) -> list[list[dict]]:
 
     rng = random.Random(config["seed"])
     cue = config["judge"]["verdict_cue"] or "\nVerdict: [["
-    pool = list(dict.fromkeys(config["judge"]["templates"] + config["judge"]["direct_templates"]))
+    # every template the run or one of its ablation variants judges with
+    pool = config["judge"]["templates"] + config["judge"]["direct_templates"]
+    for spec in config.get("ablations", {}).values():
+        for key in ("judge.templates", "evaluation.templates"):
+            pool += [t for pool_value in spec["vary"].get(key, []) for t in pool_value or []]
+    pool = list(dict.fromkeys(pool))
     questions = synthetic_arithmetic("tiny-corpus", tcfg["corpus_questions"], 1, 3, 20, config["seed"])
     conversations = []
     for q in questions:

@@ -448,7 +448,8 @@ def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True)
     scope = "sc_at_k" if spec["plot"] == "sc_curve" else "overall"
-    frame = frame[(frame["scope"] == scope) & (frame["metric"] == spec["metric"])].reset_index(drop=True)
+    metric = frame["task_type"].map(PRIMARY_METRIC) if spec["metric"] == "primary" else spec["metric"]
+    frame = frame[(frame["scope"] == scope) & (frame["metric"] == metric)].reset_index(drop=True)
     if frame.empty:
         raise ValueError(f"no '{spec['metric']}' numbers ({scope}) in the ablation's metric files: is the metric "
                          f"defined for the benchmark's task types?")

@@ -184,9 +184,6 @@ def annotate(config: dict, items_path: str, teacher_dir: str, judgments_out: str
         sft, dropped = judging.balance_sft_items(by_id, sft, tcfg["balance_labels"], tcfg["balance_length"],
                                                  config["seed"])
         examples = [example for item_id in sorted(sft) for example in sft[item_id]]
-        if tcfg["max_sft_examples"] is not None and len(examples) > tcfg["max_sft_examples"]:
-            dropped["max_sft_examples"] += len(examples) - tcfg["max_sft_examples"]
-            examples = judging.shuffled(examples, config["seed"])[:tcfg["max_sft_examples"]]
         chat = judging.chat_examples(all_items, len(examples), tcfg["chat_share"], config["seed"]) if examples else []
         for reason, count in dropped.items():
             s.reject(reason, count)
@@ -206,13 +203,28 @@ def _judgment_stats(judgments: list[dict]) -> dict:
             "cue_used": sum(j["cue_used"] for j in judgments), "tokens": sum(j["num_tokens"] for j in judgments)}
 
 
+def cap_sft_examples(examples: list[dict], cap: int | None, seed: int) -> tuple[list[dict], int]:
+    """At most `cap` judge examples (a seeded draw), the chat examples cut in the same proportion so the
+    mix keeps its share (RISE Fig. 4's SFT size axis). Returns (examples, how many were left out)."""
+    judge = [e for e in examples if e.get("protocol") != "chat"]
+    if cap is None or len(judge) <= cap:
+        return examples, 0
+    chat = [e for e in examples if e.get("protocol") == "chat"]
+    kept = judging.shuffled(judge, seed)[:cap]
+    kept_chat = chat[:round(len(chat) * cap / len(judge))]
+    return kept + kept_chat, len(examples) - len(kept) - len(kept_chat)
+
+
 def train_sft(config: dict, examples_paths: list[str], init_dir: str, out_dir: str, tcfg: dict, summary: str,
               log_path: str, threads: int, stage_name: str, shuffle: bool = True, gpus: int = 0,
-              accelerate_config: str | None = None) -> None:
+              accelerate_config: str | None = None, max_examples: int | None = None) -> None:
     """SFT from prompt/completion files; shuffle=False keeps their order (the rollout curriculum).
     With more than one GPU the training runs under `accelerate launch` (judgeflow.launch)."""
     with stage(stage_name, config, summary, log_path, threads) as s:
         examples = [row for path in examples_paths for row in read_jsonl(path)]
+        examples, capped = cap_sft_examples(examples, max_examples, config["seed"])
+        if capped:
+            s.reject("max_sft_examples", capped)
         result = launch.run_training("sft", dict(init_dir=init_dir, examples=examples, out_dir=out_dir, tcfg=tcfg,
                                                  seed=config["seed"], shuffle=shuffle),
                                      num_processes=max(1, gpus), accelerate_config=accelerate_config)
@@ -288,6 +300,14 @@ def _benchmark_items(items_path: str, heldout: bool) -> list[dict]:
     return _split(items_path, "benchmark") if heldout else read_jsonl(items_path)
 
 
+def _eval_prompts(config: dict, items: list[dict]) -> list[dict]:
+    """Benchmark prompts: each item's own template, or one drawn from evaluation.templates when it is set
+    (the prompt is then varied at evaluation time only, as RISE's prompt comparison does)."""
+    override = config["evaluation"]["templates"]
+    return judging.prompts_for(items, override or config["judge"]["templates"], config["seed"],
+                               override=bool(override))
+
+
 def evaluate(config: dict, model: str, benchmark: str, heldout: bool, items_path: str, model_dir: str,
              judgments_out: str, metrics_out: str, summary: str, log_path: str, threads: int) -> None:
     """Judge every benchmark item (pairwise in both orders) once with the evaluation sampling; write the
@@ -295,7 +315,7 @@ def evaluate(config: dict, model: str, benchmark: str, heldout: bool, items_path
     ecfg = config["evaluation"]
     with stage("evaluate", config, summary, log_path, threads) as s:
         items = _benchmark_items(items_path, heldout)
-        prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
+        prompts = _eval_prompts(config, items)
         params = SamplingParams.from_config(ecfg["sampling"], n=1, seed=config["seed"])
         judgments = judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
                                              config["judge"]["verdict_cue"], model)
@@ -315,7 +335,7 @@ def evaluate_sc(config: dict, model: str, benchmark: str, heldout: bool, items_p
     ecfg = config["evaluation"]
     with stage("evaluate_sc", config, summary, log_path, threads) as s:
         items = _benchmark_items(items_path, heldout)
-        prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
+        prompts = _eval_prompts(config, items)
         params = SamplingParams.from_config(ecfg["sc_sampling"], n=ecfg["sc_max_k"], seed=config["seed"])
         judgments = judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
                                              config["judge"]["verdict_cue"], model)

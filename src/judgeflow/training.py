@@ -118,8 +118,16 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
                      shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_peft_config(tcfg["lora"]))
+    kept = len(trainer.train_dataset)
+    if kept == 0:
+        raise EmptyTrainingSet(f"no training examples left for {out_dir}: all {len(examples)} lost their whole "
+                               f"completion to truncation at max_length={tcfg['max_length']} tokens; raise max_length")
+    if kept < len(examples):
+        log.warning("%d of %d examples lost their whole completion to truncation at max_length=%d and are skipped",
+                    len(examples) - kept, len(examples), tcfg["max_length"])
     resumed = _run(trainer, work_dir)
-    return _finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed)
+    return {**_finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed),
+            "examples_trained": kept, "examples_truncated_away": len(examples) - kept}
 
 
 def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict, beta: float,

@@ -23,13 +23,14 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "generate_responses": (("seed", "generate", "generation"), ("ingest",)),
     "build_items": (("seed", "data", "generate", "judge.templates", "rollout.rounds", "evaluation.benchmarks"),
                     ("ingest", "generate_responses")),
-    "annotate": (("seed", "judge", "teacher", "generation"), ("build_items",)),
-    "train_sft": (("seed", "sft"), ("annotate",)),
-    "dpo_sample": (("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling", "dpo.init", "dpo.max_pairs"),
-                   ("annotate", "train_sft")),
+    "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.samples_per_order", "teacher.sampling",
+                  "teacher.balance_labels", "teacher.balance_length", "teacher.chat_share"), ("build_items",)),
+    "train_sft": (("seed", "base_model", "sft", "teacher.max_sft_examples"), ("annotate",)),
+    "dpo_sample": (("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling", "dpo.init",
+                    "dpo.max_pairs"), ("annotate", "train_sft")),
     "train_dpo": (("seed", "dpo"), ("dpo_sample",)),
     "rollout": (("seed", "judge", "generation", "rollout"), ("build_items", "train_dpo")),
-    "evaluate": (("seed", "judge", "generation", "evaluation"), ()),
+    "evaluate": (("seed", "base_model", "judge", "generation", "evaluation"), ()),
 }
 
 # The stage that makes each trained model (round_r: the rollout rounds).
@@ -73,6 +74,9 @@ def _nested(dotted: dict) -> dict:
 
 
 def _slug(value) -> str:
+    """A short path-safe name of a grid value: a list is named by its first element and its length."""
+    if isinstance(value, list):
+        return f"{_slug(value[0])}+{len(value) - 1}" if value else "none"
     text = value if isinstance(value, str) else str(value).lower()
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
 
@@ -90,9 +94,15 @@ def ablation_grid(name: str, spec: dict) -> list[tuple[str, dict]]:
 
 def build_variants(config: dict) -> dict[str, dict]:
     """{variant id: full config}: main first, then every ablation's grid; each one validated."""
+    validate_config(config)
     variants = {MAIN: config}
     for name, spec in config.get("ablations", {}).items():
+        if not spec["vary"]:
+            continue  # plots models of the main run
         for variant, point in ablation_grid(name, spec):
+            if variant in variants:
+                raise ConfigError(f"ablation '{name}': two grid points are both named '{variant}'; give the "
+                                  "values distinct first elements or spellings")
             merged = deep_merge(config, _nested(point))
             try:
                 validate_config(merged)

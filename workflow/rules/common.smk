@@ -31,7 +31,7 @@ BENCHMARKS = ["heldout"] + [spec["name"] for spec in config["evaluation"]["bench
 
 
 wildcard_constraints:
-    variant="[A-Za-z0-9_.=-]+",
+    variant="[A-Za-z0-9_.=+-]+",
     model="base|sft|dpo|round_[0-9]+",
     name="[A-Za-z0-9][A-Za-z0-9_-]*",
     benchmark="[A-Za-z0-9][A-Za-z0-9_.-]*",
@@ -65,10 +65,10 @@ def base_model_dir(name=None):
 
 def model_dir(variant, model):
     """Folder of a model of a variant: base, sft, dpo or round_<r>. A stage given no data is skipped and
-    its model is the one it would have started from (sft.max_examples 0, dpo.max_pairs 0)."""
+    its model is the one it would have started from (teacher.max_sft_examples 0, dpo.max_pairs 0)."""
     cfg = vcfg(variant)
     if model == "base":
-        return base_model_dir()
+        return base_model_dir(cfg["base_model"])
     if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
         return model_dir(variant, "base")
     if model == "dpo" and cfg["dpo"]["max_pairs"] == 0:

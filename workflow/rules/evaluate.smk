@@ -1,5 +1,6 @@
 # Every model of a variant judges every benchmark: the held-out split of the run's own items, and each
-# benchmark file in evaluation.benchmarks (RewardBench format, JudgeBench, ProcessBench, ...).
+# benchmark file in evaluation.benchmarks (any loader type that yields judge items: RewardBench format, PRM800K
+# steps, PandaLM, Prometheus ratings, ...).
 
 
 rule evaluate:

@@ -4,7 +4,7 @@
 rule train_sft:
     input:
         examples=lambda w: f"{run_dir(w.variant, 'annotate')}/annotate/sft.jsonl",
-        init=model_dir(MAIN, "base"),
+        init=lambda w: model_dir(w.variant, "base"),
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/sft"),
         summary=f"{RESULTS}/{{variant}}/models/sft.summary.json",

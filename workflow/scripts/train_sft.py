@@ -10,4 +10,5 @@ for part in sm.params.training.split("."):
     block = block[part]
 train_sft(cfg, [sm.input.examples], sm.input.init, sm.output.model, block, sm.output.summary, sm.log[0],
           sm.threads, stage_name=sm.rule, shuffle=sm.params.shuffle, gpus=sm.resources.gpu,
-          accelerate_config=sm.params.accelerate_config)
+          accelerate_config=sm.params.accelerate_config,
+          max_examples=cfg["teacher"]["max_sft_examples"] if sm.params.training == "sft" else None)
