@@ -171,24 +171,37 @@ def decontaminate(items: list[dict], benchmark_prompts: list[str], n: int,
     return kept, rejects
 
 
-def mix_by_ratio(items: list[dict], ratio: dict[str, float], seed: int) -> tuple[list[dict], list[dict]]:
-    """The largest subset of `items` whose task mix follows `ratio` (task types with no share are left out).
-    Returns (kept, left over)."""
-    wanted = {task: weight for task, weight in ratio.items() if weight > 0}
+def _task_pools(items: list[dict], ratio: dict[str, float], seed: int,
+                where: str) -> tuple[dict[str, list[dict]], dict[str, float]]:
+    """Items by task type in a seeded order, and the task types with a share; a share without items is an error."""
     by_task: dict[str, list[dict]] = defaultdict(list)
     for item in sorted(items, key=lambda i: i["id"]):
         by_task[item["task_type"]].append(item)
-    missing = sorted(task for task in wanted if not by_task.get(task))
-    if missing:
-        raise ValueError(f"data.task_ratio gives a share to {missing} but the seed split has no such items: "
-                         "add a source that yields them or set their share to 0")
     rng = random.Random(seed)
     for task in sorted(by_task):
         rng.shuffle(by_task[task])
-    size = sum(len(by_task[task]) for task in wanted)
-    while size > 0 and any(quota > len(by_task[task]) for task, quota in task_quotas(wanted, size).items()):
+    wanted = {task: weight for task, weight in ratio.items() if weight > 0}
+    missing = sorted(task for task in wanted if not by_task.get(task))
+    if missing:
+        raise ValueError(f"data.task_ratio gives a share to {missing} but {where} has no such items: add a source "
+                         "that yields them or set their share to 0")
+    return by_task, wanted
+
+
+def _largest_quotas(by_task: dict[str, list[dict]], wanted: dict[str, float], rounds: int) -> dict[str, int]:
+    """Per-task quotas of the largest batch size that fits the pools `rounds` times over: the ratio is kept,
+    and a task that is short makes the batches smaller instead of skewing them ({} when nothing fits)."""
+    size = sum(len(by_task[task]) for task in wanted) // rounds
+    while size > 0 and any(quota * rounds > len(by_task[task]) for task, quota in task_quotas(wanted, size).items()):
         size -= 1
-    quotas = task_quotas(wanted, size) if size else {}
+    return task_quotas(wanted, size) if size else {}
+
+
+def mix_by_ratio(items: list[dict], ratio: dict[str, float], seed: int) -> tuple[list[dict], list[dict]]:
+    """The largest subset of `items` whose task mix follows `ratio` (task types with no share are left out).
+    Returns (kept, left over)."""
+    by_task, wanted = _task_pools(items, ratio, seed, "the seed split")
+    quotas = _largest_quotas(by_task, wanted, 1)
     kept, rest = [], []
     for task, pool in sorted(by_task.items()):
         kept += pool[:quotas.get(task, 0)]
@@ -214,28 +227,13 @@ def draw_rollout_batches(items: list[dict], ratio: dict[str, float], rounds: int
     rollout_1..R; what the quotas leave over becomes 'rollout_unused'. Returns (items, per-round counts)."""
     if rounds == 0:
         return [{**item, "split": "rollout_unused"} for item in items], {}
-    by_task: dict[str, list[dict]] = defaultdict(list)
-    for item in sorted(items, key=lambda i: i["id"]):
-        by_task[item["task_type"]].append(item)
-    rng = random.Random(seed)
-    for task in sorted(by_task):
-        rng.shuffle(by_task[task])
-    unknown = sorted(set(by_task) - set(ratio))
+    unknown = sorted({item["task_type"] for item in items} - set(ratio))
     if unknown:
         raise ValueError(f"rollout items of task types {unknown} have no share in data.task_ratio")
-    wanted = {task: weight for task, weight in ratio.items() if weight > 0}
-    missing = sorted(task for task in wanted if not by_task.get(task))
-    if missing:
-        raise ValueError(f"data.task_ratio gives a share to {missing} but the rollout pool has no such items")
-    # the largest equal batch size whose per-task quotas fit the pool in every round: the ratio is kept,
-    # and a task that is short makes the batches smaller instead of skewing them
-    size = len(items) // rounds
-    while size > 0 and any(quota * rounds > len(by_task[task])
-                           for task, quota in task_quotas(wanted, size).items()):
-        size -= 1
-    if size == 0:
+    by_task, wanted = _task_pools(items, ratio, seed, "the rollout pool")
+    quotas = _largest_quotas(by_task, wanted, rounds)
+    if not quotas:
         raise ValueError(f"the rollout pool ({len(items)} items) is too small for {rounds} rounds")
-    quotas = task_quotas(wanted, size)
     out, counts = [], {}
     for r in range(1, rounds + 1):
         counts[f"rollout_{r}"] = {}

@@ -286,7 +286,7 @@ def _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend: bool) -> No
         value, text = reference
         ax.axhline(value, color="grey", lw=0.8, ls="--", label=text)
     if legend or reference is not None:
-        ax.legend(loc="best", frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the plot, never over data
     fig.tight_layout()
 
 
@@ -317,7 +317,9 @@ def bar_chart(frame: pd.DataFrame, out: str | Path, *, category: str, title: str
                 ax.bar(x, centre, width=width * 0.9, color=color, label=label)
                 ax.errorbar(x, centre, yerr=_yerr(centre, part[low], part[high]), fmt="none", capsize=3,
                             ecolor="black", elinewidth=0.8)
-        ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+        labels = [str(c) for c in categories]
+        crowded = sum(len(text) for text in labels) > 6 * style["figure_width"]
+        ax.set_xticks(range(len(categories)), labels, rotation=25 if crowded else 0, ha="right" if crowded else "center")
         _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend=hue is not None)
         _save(fig, out, style)
     return fig
@@ -442,7 +444,7 @@ def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
     parts = []
     for cell in cells:
         extra = {"variant": cell["variant"], "setting": _setting(cell), **{
-            key.rsplit(".", 1)[-1]: str(value) for key, value in cell["point"].items()}}
+            key.rsplit(".", 1)[-1]: _value_label(value) for key, value in cell["point"].items()}}
         part = tidy_frame([cell["metrics"]], [extra])
         part["model"] = cell["model"]
         parts.append(part)
@@ -456,8 +458,17 @@ def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
     return frame
 
 
+def _value_label(value) -> str:
+    """A grid value as a table/axis label: null is 'all' (no cap), a template list its first template."""
+    if value is None:
+        return "all"
+    if isinstance(value, list):
+        return f"{value[0]} (+{len(value) - 1})" if len(value) > 1 else str(value[0])
+    return str(value)
+
+
 def _setting(cell: dict) -> str:
-    point = ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in cell["point"].items())
+    point = ", ".join(f"{key.rsplit('.', 1)[-1]}={_value_label(value)}" for key, value in cell["point"].items())
     return f"{cell['model']} ({point})" if point else cell["model"]
 
 

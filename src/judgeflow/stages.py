@@ -389,6 +389,7 @@ def report_figure(config: dict, csv_path: str, config_snapshot: str, png_out: st
                          xlabel="training stage", ylabel=f"primary metric ({config['evaluation']['confidence']:.0%} CI)",
                          style=config["report"]["style"])
         s.items_in, s.items_out = len(frame), 1
+        s.extra.update(style=config["report"]["style"])
 
 
 def ablation_table(config: dict, name: str, cells: list[dict], config_snapshot: str, csv_out: str, md_out: str,
@@ -423,6 +424,7 @@ def ablation_figure(config: dict, name: str, csv_path: str, config_snapshot: str
         report.ablation_figure(frame, spec, _stem(png_out), f"{spec['title']} (config {full_hash})",
                                config["evaluation"]["confidence"], config["report"]["style"])
         s.items_in, s.items_out = len(frame), 1
+        s.extra.update(style=config["report"]["style"])
 
 
 def write_config_snapshot(config: dict, out: str) -> None:

@@ -4,10 +4,12 @@
 
 
 rule config_snapshot:
+    # the resolved config that made the results; figure style (report.style) is left out, so restyling a
+    # figure re-runs only the figure rules (each figure's summary.json records the style it was drawn with)
     output:
         f"{RESULTS}/config.json",
     params:
-        cfg=config,
+        cfg={key: value for key, value in config.items() if key != "report"},
     resources:
         gpu=LIGHT["gpu"],
         mem_mb=LIGHT["mem_mb"],
