@@ -265,6 +265,51 @@ def test_gsm8k_solutions_verification_items():
     assert [r["generator"] for r in some] == ["175b_verification"] * 2
 
 
+def test_judgebench_label_picks_chosen_and_source_is_subset():
+    records, rejects = load("judgebench", "judgebench.jsonl")
+    common(records, "item")
+    assert records[0] == {
+        "id": "fx-000001", "source": "fx", "kind": "item", "domain": "knowledge", "task_type": "pairwise",
+        "question": "Which data structure gives O(1) average lookup by key?\n(A) linked list\n(B) hash table\n"
+                    "(C) binary heap\nOnce you have your answer, please duplicate that letter five times in a single "
+                    "string.",
+        "chosen": "A hash table maps keys to buckets, so lookup is O(1) on average.\nBBBBB",
+        "rejected": "A binary heap keeps the minimum at the root.\nCCCCC", "subset": "mmlu-pro-computer science",
+        "category": "knowledge", "generator": "gpt-4o-2024-05-13", "original_id": "10646",
+        "orig_id": "0f1e2d3c-0000-5000-8000-000000000001"}
+    # B>A: chosen is response_B
+    assert [(r["id"], r["chosen"][:8], r["rejected"][:8], r["subset"], r["domain"], r["category"])
+            for r in records[1:]] == [
+        ("fx-000002", "Carol is", "Alice is", "livebench-reasoning", "reasoning", "reasoning"),
+        ("fx-000003", "17 * 3 =", "17 * 3 =", "livebench-math", "math", "math"),
+        ("fx-000005", "```pytho", "```pytho", "livecodebench", "code", "coding")]
+    assert records[2]["chosen"].endswith("5151515151") and "n * n" in records[3]["chosen"]
+    assert records[1]["original_id"] == 77 and records[2]["generator"] == "claude-3-5-sonnet-20240620"
+    assert bad(rejects) == [(4, "label"), (6, "response_B")]
+    assert "judgebench.jsonl:4: field 'label' is 'A=B', not one of A>B, B>A" in rejects[0]["reason"]
+    assert "judgebench.jsonl:6: field 'response_B' is missing" in rejects[1]["reason"]
+
+
+def test_processbench_labels_become_one_based_with_subset():
+    records, rejects = load("processbench", "processbench.jsonl", subset="gsm8k")
+    common(records, "item", "math")
+    assert records[0] == {
+        "id": "fx-000001", "source": "fx", "kind": "item", "domain": "math", "task_type": "step_level",
+        "question": "Sue has 12 flamingos and buys 3 more each day for 2 days. How many does she have?",
+        "steps": ["Each day she buys 3, so over 2 days she buys 3 * 2 = 6.", "She has 12 + 6 = 16 flamingos.",
+                  "The answer is 16."],
+        "label": 2, "subset": "gsm8k", "generator": "Qwen2-7B-Instruct", "final_answer_correct": False,
+        "orig_id": "gsm8k-0"}
+    # source labels 1, -1, 0 -> 2, 0 (no wrong step), 1
+    assert [(r["id"], r["label"], r["final_answer_correct"]) for r in records] == [
+        ("fx-000001", 2, False), ("fx-000002", 0, True), ("fx-000003", 1, True)]
+    assert bad(rejects) == [(4, "label"), (5, "steps[1]"), (6, "label")]
+    assert "processbench.jsonl:4: field 'label' is 3, outside [-1, 2]" in rejects[0]["reason"]
+    assert "processbench.jsonl:6: field 'label' is -2, outside [-1, 0]" in rejects[2]["reason"]
+    no_subset, _ = load("processbench", "processbench.jsonl", limit=2)
+    assert [r["id"] for r in no_subset] == ["fx-000001", "fx-000002"] and all("subset" not in r for r in no_subset)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Dispatcher, limits, HF names, spec errors, schema
 
@@ -325,6 +370,51 @@ def test_hf_dataset_by_name(monkeypatch):
     assert rejects == []
 
 
+def test_judgebench_and_processbench_by_hf_name(monkeypatch):
+    import datasets
+
+    calls, tables = [], {}
+
+    def fake_load_dataset(name, config=None, split=None, **kwargs):
+        calls.append((name, config, split, kwargs))
+        return datasets.Dataset.from_list(tables[name])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    tables["ScalerLab/JudgeBench"] = [
+        {"pair_id": "p1", "original_id": "9", "source": "livecodebench", "question": "Print 1.",
+         "response_model": "m", "response_A": "print(2)", "response_B": "print(1)", "label": "B>A"},
+        {"pair_id": "p2", "original_id": "10", "source": "other-set", "question": "Is 7 odd?",
+         "response_model": "m", "response_A": "Yes.", "response_B": "No.", "label": "A>B"},
+        {"pair_id": "p3", "original_id": "11", "source": "mmlu-pro-law", "question": "Q?",
+         "response_model": "m", "response_A": "a", "response_B": "b", "label": "a>b"}]
+    spec = {"name": "jb", "type": "judgebench", "hf": {"name": "ScalerLab/JudgeBench", "split": "gpt"}}
+    records, rejects = loaders.load_source(spec, 0)
+    assert calls == [("ScalerLab/JudgeBench", None, "gpt", {})]
+    assert [(r["id"], r["chosen"], r["rejected"], r["subset"], r["domain"], r.get("category")) for r in records] == [
+        ("jb-000000", "print(1)", "print(2)", "livecodebench", "code", "coding"),
+        ("jb-000001", "Yes.", "No.", "other-set", "reasoning", None)]  # an unknown source: reasoning, no category
+    assert [(r["file"], r["line"], r["field"]) for r in rejects] == [("hf:ScalerLab/JudgeBench[gpt]", 2, "label")]
+    assert rejects[0]["reason"].startswith("hf:ScalerLab/JudgeBench[gpt]:row 2: field 'label' is 'a>b'")
+
+    calls.clear()
+    tables["Qwen/ProcessBench"] = [
+        {"id": "olympiadbench-0", "generator": "g", "problem": "Find x.", "steps": ["x = 1.", "x = 2."],
+         "final_answer_correct": False, "label": 1},
+        {"id": "olympiadbench-1", "generator": "g", "problem": "Find y.", "steps": ["y = 3."],
+         "final_answer_correct": None, "label": -1}]
+    spec = {"name": "pb", "type": "processbench", "hf": {"name": "Qwen/ProcessBench", "split": "olympiadbench"}}
+    records, rejects = loaders.load_source(spec, 0)
+    assert calls == [("Qwen/ProcessBench", None, "olympiadbench", {})]
+    assert [(r["id"], r["label"], r["subset"], r["steps"]) for r in records] == [
+        ("pb-000000", 2, "olympiadbench", ["x = 1.", "x = 2."]), ("pb-000001", 0, "olympiadbench", ["y = 3."])]
+    assert "final_answer_correct" not in records[1] and rejects == []
+    # an explicit subset wins over the split; a non-boolean final_answer_correct is a reject
+    tables["Qwen/ProcessBench"][0]["final_answer_correct"] = "yes"  # (an Arrow column holds one type)
+    records, rejects = loaders.load_source({**spec, "subset": "olympiad"}, 0)
+    assert [(r["id"], r["subset"]) for r in records] == [("pb-000001", "olympiad")]
+    assert [(r["line"], r["field"]) for r in rejects] == [(0, "final_answer_correct")]
+
+
 def test_spec_errors_raise_naming_the_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="data source 'fx' .*no such file: .*missing.jsonl"):
         loaders.load_source({"name": "fx", "type": "gsm8k", "path": str(tmp_path / "missing.jsonl")}, 0)
@@ -370,6 +460,13 @@ def test_schema_knows_every_loader_and_closes_each_type():
     assert any("not valid under any" in e for e in _source_errors({"name": "a", "type": "math"}))
     assert any("'maybe' is not one of" in e for e in _source_errors({"name": "a", "type": "pandalm", "path": "x",
                                                                       "ties": "maybe"}))
+    assert _source_errors({"name": "a", "type": "judgebench", "hf": {"name": "ScalerLab/JudgeBench", "split": "gpt"},
+                           "limit": 5, "domain": "reasoning"}) == []
+    assert _source_errors({"name": "a", "type": "processbench", "path": "x.json", "subset": "math"}) == []
+    assert any("'subset' was unexpected" in e for e in _source_errors({"name": "a", "type": "judgebench", "path": "x",
+                                                                        "subset": "gpt"}))
+    assert any("'subset' was unexpected" in e for e in _source_errors({"name": "a", "type": "gsm8k", "path": "x",
+                                                                        "subset": "main"}))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -594,6 +594,61 @@ def _gsm8k_solutions(spec: dict, row: Row) -> list:
     return out
 
 
+_JUDGEBENCH_LABELS = ("A>B", "B>A")
+
+
+def _judgebench_domain(source: str) -> tuple[str, str | None]:
+    """(domain, JudgeBench category) of a JudgeBench `source`: mmlu-pro-* knowledge, livebench-math math,
+    other livebench-* reasoning, livecodebench code (category coding); any other source: reasoning, no category."""
+    if source.startswith("mmlu-pro"):
+        return "knowledge", "knowledge"
+    if source.startswith("livecodebench"):
+        return "code", "coding"
+    if source.startswith("livebench-math"):
+        return "math", "math"
+    if source.startswith("livebench"):
+        return "reasoning", "reasoning"
+    return "reasoning", None
+
+
+def _judgebench(spec: dict, row: Row) -> list:
+    """JudgeBench {pair_id, original_id, source, question, response_model, response_A, response_B, label:
+    'A>B' | 'B>A'} -> a pairwise item (chosen: the better response); subset = the row's source."""
+    question = _text(row.data, "question", row.where)
+    source = _text(row.data, "source", row.where)
+    first, second = _response(row.data, "response_A", row.where), _response(row.data, "response_B", row.where)
+    label = row.data.get("label")
+    label = label.strip() if isinstance(label, str) else label
+    if label not in _JUDGEBENCH_LABELS:
+        raise FieldError(row.where, "label", f"is {label!r}, not one of {', '.join(_JUDGEBENCH_LABELS)}")
+    chosen, rejected = (first, second) if label == "A>B" else (second, first)
+    domain, category = _judgebench_domain(source)
+    return [_item(spec, row.number, "pairwise", domain, question=question, chosen=chosen, rejected=rejected,
+                  subset=source, category=category, generator=_optional_text(row.data, "response_model"),
+                  original_id=row.data.get("original_id"), orig_id=row.data.get("pair_id"))]
+
+
+def _processbench(spec: dict, row: Row) -> list:
+    """ProcessBench {id, generator, problem, steps, final_answer_correct, label: 0-based index of the earliest
+    wrong step, -1 when all are correct} -> a step_level item (label: 1-based, 0 = no wrong step); subset =
+    the spec's `subset`, else its hf split (gsm8k, math, olympiadbench, omnimath), else none."""
+    question = _text(row.data, "problem", row.where)
+    steps = row.data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise FieldError(row.where, "steps", "is missing or not a non-empty list of strings")
+    for index, step in enumerate(steps):
+        if not isinstance(step, str):
+            raise FieldError(row.where, f"steps[{index}]", f"is {step!r}, not a string")
+    first_wrong = _integer(row.data.get("label"), row.where, "label", -1, len(steps) - 1)
+    final_correct = row.data.get("final_answer_correct")
+    if final_correct is not None and not isinstance(final_correct, bool):
+        raise FieldError(row.where, "final_answer_correct", f"is {final_correct!r}, not a boolean")
+    subset = spec.get("subset") or (spec["hf"]["split"] if "hf" in spec else None)
+    return [_item(spec, row.number, "step_level", "math", question=question, steps=[s.strip() for s in steps],
+                  label=first_wrong + 1, subset=subset, generator=_optional_text(row.data, "generator"),
+                  final_answer_correct=final_correct, orig_id=row.data.get("id"))]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Loaders that combine rows (pairs across rows, a second file)
 
@@ -768,7 +823,7 @@ def _synthetic_arithmetic(spec: dict, seed: int) -> tuple[list[dict], list[dict]
 _ROW_LOADERS: dict[str, Mapper] = {
     "gsm8k": _gsm8k, "math": _math, "rewardbench": _rewardbench, "ultrafeedback": _ultrafeedback,
     "skywork": _skywork, "prm800k": _prm800k, "pandalm": _pandalm, "prometheus": _prometheus,
-    "gsm8k_solutions": _gsm8k_solutions,
+    "gsm8k_solutions": _gsm8k_solutions, "judgebench": _judgebench, "processbench": _processbench,
 }
 _SOURCE_LOADERS = {"helpsteer2": _helpsteer2, "xstest": _xstest, "mt_bench": _mt_bench}
 _SYNTHETIC = ("synthetic_arithmetic", "synthetic_code", "synthetic_tool_use", "synthetic_instructions")
