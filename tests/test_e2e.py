@@ -71,7 +71,8 @@ def test_lint_and_plan_every_stage(run_dir):
     assert plan.returncode == 0, plan.stderr
     for rule in ("prepare_model", "ingest", "generate_responses", "prepare_benchmark", "build_items", "annotate",
                  "train_sft", "dpo_sample", "train_dpo", "rollout_sample", "train_rollout", "evaluate", "evaluate_sc",
-                 "report_table", "report_figure", "ablation_table", "ablation_figure"):
+                 "report_table", "report_figure", "ablation_table", "ablation_figure", "policy_answers",
+                 "best_of_n", "downstream_table", "downstream_figure"):
         assert re.search(rf"^{rule}\s+\d+", plan.stdout, re.M), rule
 
 
@@ -183,6 +184,10 @@ def test_report_and_every_ablation_figure(run_dir, cfg):
             image.verify()
         rows = (stem.parent / (stem.name + ".csv")).read_text().splitlines()
         assert len(rows) > 1, name
+    best = run_dir / "results/test/figures/downstream_best_of_n"
+    rows = (best.parent / "downstream_best_of_n.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * (3 + cfg["rollout"]["rounds"])  # judge, random, oracle per model
+    assert (best.parent / "downstream_best_of_n.png").stat().st_size > 0
     grid = (run_dir / "results/test/figures/rise_data_size.csv").read_text()
     assert grid.count("\n") - 1 >= 6  # 3 x 2 cells, at least one task group each
 
@@ -210,7 +215,7 @@ def test_style_change_reruns_only_figures(run_dir):
     style.write_text(yaml.safe_dump({"report": {"style": {"dpi": 72}}}))
     plan = _snakemake(run_dir, *TARGETS, "-n", configfiles=("config/test.yaml", str(style)))
     planned = set(re.findall(r"^(\w+)\s+\d+$", plan, re.M)) - {"total"}
-    assert planned == {"report_figure", "ablation_figure", "figures", "all"}, plan[-3000:]
+    assert planned == {"report_figure", "ablation_figure", "downstream_figure", "figures", "all"}, plan[-3000:]
 
 
 def test_deleting_the_report_reruns_only_the_report_and_html_report(run_dir):

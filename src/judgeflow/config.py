@@ -92,6 +92,8 @@ def _cross_reference_problems(config: dict) -> list[str]:
     for index, name in enumerate(config["generate"]["generators"]):
         if name not in models:
             problems.append(f"config key 'generate.generators.{index}': '{name}' is not defined under 'models'")
+    if config["downstream"]["policy"] not in models:
+        problems.append(f"config key 'downstream.policy': '{config['downstream']['policy']}' is not defined under 'models'")
     if config["teacher"]["model"] not in models:
         problems.append(f"config key 'teacher.model': '{config['teacher']['model']}' is not defined under 'models'")
     for key, protocol in (("templates", "critique"), ("direct_templates", "direct")):

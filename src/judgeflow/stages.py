@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from judgeflow import data, domains, instructions, judging, launch, loaders, metrics, models, report, templates
+from judgeflow import (data, domains, downstream, instructions, judging, launch, loaders, metrics, models, report,
+                       templates)
 from judgeflow import items as items_mod
 from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
@@ -347,6 +348,92 @@ def evaluate_sc(config: dict, model: str, benchmark: str, heldout: bool, items_p
                       settings_hash=config_hash(config), judgment_stats=_judgment_stats(judgments))
         write_json(metrics_out, result)
         s.extra.update(model=model, benchmark=benchmark)
+
+
+def policy_answers(config: dict, records_path: str, policy_dir: str, out: str, summary: str, log_path: str,
+                   threads: int) -> None:
+    """N answers of the downstream policy to every held-out question, each graded against the truth."""
+    dcfg = config["downstream"]
+    with stage("policy_answers", config, summary, log_path, threads) as s:
+        questions = [r for r in read_jsonl(records_path) if r["split"] == "benchmark" and r["kind"] == "question"]
+        params = SamplingParams.from_config(dcfg["sampling"], n=dcfg["n"], seed=config["seed"])
+        outputs = make_backend(policy_dir, config["generation"]).generate(
+            [[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions], params)
+        answers = [{"id": f"{q['id']}-policy-{k}", "question_id": q["id"], "question": q["question"],
+                    "source": q["source"], "domain": q["domain"], "text": c.text, "num_tokens": c.num_tokens,
+                    **domains.grade_response(q, c.text)}
+                   for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
+        s.items_in, s.items_out = len(questions), write_jsonl(out, answers)
+        s.extra.update(policy=dcfg["policy"], correct=sum(a["correct"] for a in answers))
+
+
+def best_of_n(config: dict, model: str, answers_path: str, model_dir: str, judgments_out: str, metrics_out: str,
+              summary: str, log_path: str, threads: int) -> None:
+    """The judge rates every policy answer (single_rating, 1-5 correctness) and picks the best per question."""
+    ecfg = config["evaluation"]
+    with stage("best_of_n", config, summary, log_path, threads) as s:
+        answers = read_jsonl(answers_path)
+        prompts = _eval_prompts(config, downstream.rating_items(answers))
+        params = SamplingParams.from_config(ecfg["sampling"], n=1, seed=config["seed"])
+        judgments = judging.sample_judgments(make_backend(model_dir, config["generation"]), prompts, params,
+                                             config["judge"]["verdict_cue"], model)
+        rows = downstream.select(answers, {j["item_id"]: j["verdict"] for j in judgments}, config["seed"])
+        result = downstream.best_of_n_metrics(rows, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
+        result.update(model=model, experiment=config["experiment"], settings_hash=config_hash(config),
+                      judgment_stats=_judgment_stats(judgments))
+        write_jsonl(judgments_out, judgments)
+        write_json(metrics_out, result)
+        s.items_in, s.items_out = len(answers), len(rows)
+
+
+def downstream_table(config: dict, metric_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                     tex_out: str, summary: str, log_path: str) -> None:
+    """Best-of-N accuracy per judge model: the judge's pick, random selection and the oracle (pass@N)."""
+    import pandas as pd
+
+    with stage("downstream_table", config, summary, log_path) as s:
+        rows = []
+        for path in metric_files:
+            result = read_json(path)
+            for name in downstream.SELECTIONS:
+                rows.append({"model": result["model"], "selection": name, "questions": result["questions"],
+                             "n": result["n"], "value": result[name], "ci_low": result[f"{name}_ci"][0],
+                             "ci_high": result[f"{name}_ci"][1]})
+        frame = pd.DataFrame(rows)
+        frame.to_csv(csv_out, index=False)
+        wide = frame.pivot(index="model", columns="selection", values=["value", "ci_low", "ci_high"])
+        table = pd.DataFrame({"model": wide.index})
+        for name in downstream.SELECTIONS:
+            table[name] = wide[("value", name)].to_numpy()
+            table[f"{name}_ci_low"] = wide[("ci_low", name)].to_numpy()
+            table[f"{name}_ci_high"] = wide[("ci_high", name)].to_numpy()
+        table = table.sort_values("model", key=lambda c: c.map(report.model_order)).reset_index(drop=True)
+        full_hash = read_json(config_snapshot)["config_hash"]
+        caption = (f"Best-of-{config['downstream']['n']} selection accuracy on the held-out questions: the judge's "
+                   f"pick vs random selection vs the oracle (pass@N); policy {config['downstream']['policy']}; "
+                   f"experiment {config['experiment']}, config {full_hash}.")
+        report.write_tables(table, list(downstream.SELECTIONS), ["model"], csv_out + ".display.tmp", md_out, tex_out,
+                            caption, label="tab:best_of_n")
+        Path(csv_out + ".display.tmp").unlink()
+        s.items_in, s.items_out = len(metric_files), len(frame)
+
+
+def downstream_figure(config: dict, csv_path: str, config_snapshot: str, png_out: str, summary: str,
+                      log_path: str) -> None:
+    import pandas as pd
+
+    with stage("downstream_figure", config, summary, log_path) as s:
+        frame = pd.read_csv(csv_path)
+        frame["_order"] = frame["model"].map(report.model_order)
+        frame = frame.sort_values(["_order"], kind="stable").drop(columns="_order")
+        full_hash = read_json(config_snapshot)["config_hash"]
+        report.bar_chart(frame, _stem(png_out), category="model", hue="selection",
+                         title=f"Best-of-{config['downstream']['n']} reranking (config {full_hash})",
+                         xlabel="judge model", ylabel=f"accuracy of the selected answer "
+                         f"({config['evaluation']['confidence']:.0%} CI)", ylim=(0, 1.02),
+                         style=config["report"]["style"])
+        s.items_in, s.items_out = len(frame), 1
+        s.extra.update(style=config["report"]["style"])
 
 
 def _stem(path: str) -> str:

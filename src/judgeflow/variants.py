@@ -31,6 +31,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "train_dpo": (("seed", "dpo"), ("dpo_sample",)),
     "rollout": (("seed", "judge", "generation", "rollout"), ("build_items", "train_dpo")),
     "evaluate": (("seed", "base_model", "judge", "generation", "evaluation"), ()),
+    "policy_answers": (("seed", "generation", "downstream"), ("ingest",)),
 }
 
 # The stage that makes each trained model (round_r: the rollout rounds).

@@ -28,6 +28,7 @@ SAMPLING = config["resources"]["sampling"]
 LIGHT = config["resources"]["light"]
 ACCELERATE_CONFIG = config["launch"]["accelerate_config"]
 BENCHMARKS = ["heldout"] + [spec["name"] for spec in config["evaluation"]["benchmarks"]]
+ABLATION_NAMES = "|".join(config["ablations"]) or "(?!)"  # the {ablation} wildcard matches only these
 
 
 wildcard_constraints:
@@ -36,6 +37,7 @@ wildcard_constraints:
     name="[A-Za-z0-9][A-Za-z0-9_-]*",
     benchmark="[A-Za-z0-9][A-Za-z0-9_.-]*",
     round="[0-9]+",
+    ablation=ABLATION_NAMES,
 
 
 def vcfg(variant):

@@ -138,5 +138,61 @@ rule figures:
     input:
         [
             multiext(f"{RESULTS}/figures/{name}", ".csv", ".md", ".tex", ".png", ".pdf")
-            for name in config["ablations"]
+            for name in list(config["ablations"]) + ["downstream_best_of_n"]
         ],
+
+
+rule downstream_table:
+    input:
+        metrics=[f"{RESULTS}/{MAIN}/downstream/{model}/best_of_n.json" for model in stage_models(config)],
+        config=rules.config_snapshot.output[0],
+    output:
+        csv=f"{RESULTS}/figures/downstream_best_of_n.csv",
+        md=f"{RESULTS}/figures/downstream_best_of_n.md",
+        tex=f"{RESULTS}/figures/downstream_best_of_n.tex",
+        summary=f"{RESULTS}/figures/downstream_best_of_n.summary.json",
+    params:
+        cfg=lambda w: select(config, "downstream", "evaluation.confidence"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/downstream_table.log",
+    conda:
+        ENV
+    script:
+        "../scripts/downstream_table.py"
+
+
+rule downstream_figure:
+    input:
+        csv=rules.downstream_table.output.csv,
+        config=rules.config_snapshot.output[0],
+    output:
+        png=report(
+            f"{RESULTS}/figures/downstream_best_of_n.png",
+            caption="../report/downstream.rst",
+            category="Downstream",
+            labels={"figure": "best-of-N reranking"},
+        ),
+        pdf=f"{RESULTS}/figures/downstream_best_of_n.pdf",
+        summary=f"{RESULTS}/figures/downstream_best_of_n.figure.summary.json",
+    params:
+        cfg=lambda w: select(config, "downstream", "evaluation.confidence", "report"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/downstream_figure.log",
+    conda:
+        ENV
+    script:
+        "../scripts/downstream_figure.py"
+
+
+rule downstream_best_of_n:
+    # best-of-N reranking with every model of the main run: `snakemake --cores N downstream_best_of_n`
+    input:
+        multiext(f"{RESULTS}/figures/downstream_best_of_n", ".csv", ".md", ".tex", ".png", ".pdf"),

@@ -1,0 +1,41 @@
+"""Best-of-N reranking: selection by the judge's ratings vs random and oracle, computed by hand."""
+
+import pytest
+
+from judgeflow.downstream import best_of_n_metrics, rating_items, select
+
+
+def _answers():
+    # q1: answers a (wrong), b (right), c (wrong); q2: d (wrong), e (wrong)
+    rows = [("q1-a", "q1", False), ("q1-b", "q1", True), ("q1-c", "q1", False), ("q2-d", "q2", False),
+            ("q2-e", "q2", False)]
+    return [{"id": i, "question_id": q, "question": f"question {q}", "text": f"answer {i}", "correct": c,
+             "source": "s", "domain": "math"} for i, q, c in rows]
+
+
+def test_rating_items_carry_the_graded_label():
+    items = rating_items(_answers())
+    assert [i["label"] for i in items] == [1, 5, 1, 1, 1]
+    assert {i["task_type"] for i in items} == {"single_rating"} and items[0]["scale"] == [1, 5]
+
+
+def test_judge_picks_the_top_rating_and_scores_against_oracle_and_random():
+    ratings = {"q1-a": 2, "q1-b": 5, "q1-c": None, "q2-d": 3, "q2-e": 3}
+    rows = select(_answers(), ratings, seed=0)
+    by_q = {r["question_id"]: r for r in rows}
+    assert by_q["q1"]["picked"] == "q1-b" and by_q["q1"]["judge"] == 1.0
+    assert by_q["q1"]["random"] == pytest.approx(1 / 3) and by_q["q1"]["oracle"] == 1.0
+    assert by_q["q1"]["unrated"] == 1
+    assert by_q["q2"]["picked"] in {"q2-d", "q2-e"} and by_q["q2"]["judge"] == 0.0 and by_q["q2"]["oracle"] == 0.0
+    metrics = best_of_n_metrics(rows, bootstrap_samples=200, confidence=0.95, seed=1)
+    # judge (1 + 0) / 2, random (1/3 + 0) / 2, oracle (1 + 0) / 2
+    assert metrics["judge"] == pytest.approx(0.5) and metrics["random"] == pytest.approx(1 / 6)
+    assert metrics["oracle"] == pytest.approx(0.5) and metrics["questions"] == 2 and metrics["n"] == 3
+    low, high = metrics["judge_ci"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0
+
+
+def test_unrated_answers_fall_back_to_a_seeded_draw():
+    rows = select(_answers(), {}, seed=3)
+    assert rows == select(_answers(), {}, seed=3)
+    assert all(r["picked_rating"] is None for r in rows)

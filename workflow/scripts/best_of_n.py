@@ -1,0 +1,6 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import best_of_n
+
+sm = snakemake  # noqa: F821
+best_of_n(as_plain(sm.params.cfg), sm.wildcards.model, sm.input.answers, sm.input.model, sm.output.judgments,
+          sm.output.metrics, sm.output.summary, sm.log[0], sm.threads)

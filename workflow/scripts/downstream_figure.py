@@ -1,0 +1,6 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import downstream_figure
+
+sm = snakemake  # noqa: F821
+downstream_figure(as_plain(sm.params.cfg), sm.input.csv, sm.input.config, sm.output.png, sm.output.summary,
+                  sm.log[0])
