@@ -31,12 +31,13 @@ INJECTED = "judgeflow test_slurm: injected failure"
 FAULT_SWITCH = "INJECT_FAILURE"          # the fault is on while this file exists in the copy
 # Config for this test only, over config/test.yaml: training on one fake GPU (gpu: 1 trains in-process;
 # > 1 would launch accelerate), sizes that differ per block so that sacct shows which block each job took.
-# The DAG is trimmed to its SFT -> DPO spine (no rollout rounds, no benchmark files; test_e2e.py runs
-# them): each step of the longest chain costs 15-20 s on SLURM here (job start, Snakemake inside the job,
-# the plugin's status polling), and the test has to fit CI's 5-minute budget.
+# The DAG is trimmed to data -> teacher -> SFT -> evaluation -> report (no DPO, no rollout rounds, no
+# benchmark files; test_e2e.py runs those): each step of the longest chain costs 15-25 s on SLURM here (job
+# start, Snakemake inside the job, the plugin's status polling), and the test must fit CI's 5 minutes.
 OVERLAY = {"resources": {"training": {"gpu": 1, "mem_mb": 3000, "runtime": 20},
                          "sampling": {"gpu": 0, "mem_mb": 2500, "runtime": 15},
                          "light": {"gpu": 0, "mem_mb": 1000, "runtime": 5}},
+           "dpo": {"max_pairs": 0},
            "rollout": {"rounds": 0},
            "evaluation": {"benchmarks": []}}
 # The plugin polls sacct this long after a submission, then 10 s, 20 s, ... later until a job ends; jobs
