@@ -15,6 +15,7 @@ include: "workflow/rules/annotate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/rollout.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/downstream.smk"
 include: "workflow/rules/report.smk"
 
 

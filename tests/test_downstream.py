@@ -2,7 +2,8 @@
 
 import pytest
 
-from judgeflow.downstream import best_of_n_metrics, rating_items, select
+from judgeflow.downstream import (best_of_n_metrics, bracket, match_winner, preference_pair, rating_items,
+                                  select)
 
 
 def _answers():
@@ -39,3 +40,33 @@ def test_unrated_answers_fall_back_to_a_seeded_draw():
     rows = select(_answers(), {}, seed=3)
     assert rows == select(_answers(), {}, seed=3)
     assert all(r["picked_rating"] is None for r in rows)
+
+
+def test_bracket_pairs_every_answer_once_and_gives_the_odd_one_a_bye():
+    answers = [a for a in _answers() if a["question_id"] == "q1"]
+    matches, byes = bracket(answers, "q1", 1, seed=0)
+    assert len(matches) == 1 and len(byes) == 1
+    assert {a["id"] for pair in matches for a in pair} | {b["id"] for b in byes} == {"q1-a", "q1-b", "q1-c"}
+    assert bracket(answers, "q1", 1, seed=0) == (matches, byes)
+
+
+def _verdicts(*correct, error=None):
+    return [{"correct": c, "parse_error": error} for c in correct]
+
+
+def test_match_winner_needs_the_same_preference_in_both_orders():
+    first, second = _answers()[0], _answers()[1]
+    assert match_winner(first, second, _verdicts(True, True), 0) == (first, "consistent")
+    assert match_winner(first, second, _verdicts(False, False), 0) == (second, "consistent")
+    winner, how = match_winner(first, second, _verdicts(True, False), 0)
+    assert how == "coin" and winner in (first, second)
+    assert match_winner(first, second, _verdicts(True, True, error="no_verdict"), 0)[1] == "coin"
+
+
+def test_preference_pair_is_the_champion_against_an_eliminated_answer():
+    answers = _answers()
+    pair = preference_pair("solve q1", answers[1], [answers[0], answers[2]], seed=0)
+    assert pair["chosen"] == [{"role": "assistant", "content": "answer q1-b"}]
+    assert pair["rejected"][0]["content"] in {"answer q1-a", "answer q1-c"}
+    assert pair["prompt"] == [{"role": "user", "content": "solve q1"}]
+    assert pair["chosen_correct"] is True and pair["rejected_correct"] is False

@@ -58,3 +58,42 @@ def best_of_n_metrics(rows: list[dict], bootstrap_samples: int, confidence: floa
         out[name] = float(values.mean())
         out[f"{name}_ci"] = list(bootstrap_ci(values, bootstrap_samples, confidence, seed + offset))
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A policy trained by DPO on pairs its judge picked by tournament
+
+def bracket(alive: list[dict], question_id: str, round_index: int, seed: int) -> tuple[list[tuple[dict, dict]], list[dict]]:
+    """One single-elimination round: the alive answers paired in a seeded order; an odd one out gets a bye.
+    Returns (matches, byes)."""
+    order = sorted(alive, key=lambda a: a["id"])
+    random.Random(f"{seed}:{question_id}:{round_index}").shuffle(order)
+    matches = [(order[i], order[i + 1]) for i in range(0, len(order) - 1, 2)]
+    return matches, order[len(matches) * 2:]
+
+
+def match_item(first: dict, second: dict, round_index: int) -> dict:
+    """A pairwise judge item for one match: 'chosen' is the first answer, so a correct verdict prefers it."""
+    return {"id": f"{first['id']}-vs-{second['id']}-r{round_index}", "task_type": "pairwise",
+            "question_id": first["question_id"], "question": first["question"], "chosen": first["text"],
+            "rejected": second["text"], "split": "downstream", "source": first["source"], "domain": first["domain"]}
+
+
+def match_winner(first: dict, second: dict, judgments: list[dict], seed: int) -> tuple[dict, str]:
+    """The answer the judge preferred in both orders; a split or unparseable decision is a seeded coin.
+    Returns (winner, how: 'consistent' | 'coin')."""
+    prefers_first = [j["correct"] for j in judgments if j["parse_error"] is None]
+    if len(prefers_first) == len(judgments) and len(set(prefers_first)) == 1:
+        return (first if prefers_first[0] else second), "consistent"
+    return random.Random(f"{seed}:{first['id']}:{second['id']}").choice([first, second]), "coin"
+
+
+def preference_pair(prompt: str, champion: dict, eliminated: list[dict], seed: int) -> dict:
+    """DPO pair for the policy: the tournament's champion vs a seeded pick among the answers it eliminated."""
+    rejected = random.Random(f"{seed}:{champion['question_id']}:rejected").choice(
+        sorted(eliminated, key=lambda a: a["id"]))
+    return {"prompt": [{"role": "user", "content": prompt}],
+            "chosen": [{"role": "assistant", "content": champion["text"]}],
+            "rejected": [{"role": "assistant", "content": rejected["text"]}],
+            "question_id": champion["question_id"], "chosen_correct": champion["correct"],
+            "rejected_correct": rejected["correct"]}

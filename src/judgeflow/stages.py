@@ -261,9 +261,14 @@ def dpo_sample(config: dict, pool_path: str, model_dir: str, samples_out: str, p
 
 
 def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summary: str, log_path: str,
-              threads: int, gpus: int = 0, accelerate_config: str | None = None) -> None:
-    dcfg = config["dpo"]
-    with stage("train_dpo", config, summary, log_path, threads) as s:
+              threads: int, gpus: int = 0, accelerate_config: str | None = None, block: str = "dpo",
+              stage_name: str = "train_dpo") -> None:
+    """DPO from preference pairs with the hyperparameters of config block `block` (dpo: the judge;
+    downstream.policy_dpo: the downstream policy)."""
+    dcfg = config
+    for part in block.split("."):
+        dcfg = dcfg[part]
+    with stage(stage_name, config, summary, log_path, threads) as s:
         rows = read_jsonl(pairs_path)
         result = launch.run_training("dpo", dict(init_dir=init_dir, pairs=rows, out_dir=out_dir,
                                                  tcfg=dcfg["training"], beta=dcfg["beta"],
@@ -351,12 +356,14 @@ def evaluate_sc(config: dict, model: str, benchmark: str, heldout: bool, items_p
 
 
 def policy_answers(config: dict, records_path: str, policy_dir: str, out: str, summary: str, log_path: str,
-                   threads: int) -> None:
-    """N answers of the downstream policy to every held-out question, each graded against the truth."""
+                   threads: int, split: str = "benchmark", n: int | None = None) -> None:
+    """Answers of the downstream policy to every question of `split` (N sampled, or one greedy with n=0),
+    each graded against the truth."""
     dcfg = config["downstream"]
     with stage("policy_answers", config, summary, log_path, threads) as s:
-        questions = [r for r in read_jsonl(records_path) if r["split"] == "benchmark" and r["kind"] == "question"]
-        params = SamplingParams.from_config(dcfg["sampling"], n=dcfg["n"], seed=config["seed"])
+        questions = [r for r in read_jsonl(records_path) if r["split"] == split and r["kind"] == "question"]
+        sampling = dcfg["sampling"] if n != 0 else {**dcfg["sampling"], "temperature": 0.0, "top_p": 1.0}
+        params = SamplingParams.from_config(sampling, n=dcfg["n"] if n is None else max(n, 1), seed=config["seed"])
         outputs = make_backend(policy_dir, config["generation"]).generate(
             [[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions], params)
         answers = [{"id": f"{q['id']}-policy-{k}", "question_id": q["id"], "question": q["question"],
@@ -364,7 +371,68 @@ def policy_answers(config: dict, records_path: str, policy_dir: str, out: str, s
                     **domains.grade_response(q, c.text)}
                    for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
         s.items_in, s.items_out = len(questions), write_jsonl(out, answers)
-        s.extra.update(policy=dcfg["policy"], correct=sum(a["correct"] for a in answers))
+        s.extra.update(policy=dcfg["policy"], split=split, correct=sum(a["correct"] for a in answers))
+
+
+def tournament(config: dict, model: str, answers_path: str, records_path: str, model_dir: str, pairs_out: str,
+               judgments_out: str, summary: str, log_path: str, threads: int) -> None:
+    """The judge runs a single-elimination tournament over each training question's N policy answers (every
+    match judged in both orders); the champion vs an answer it eliminated becomes a DPO pair for the policy."""
+    ecfg = config["evaluation"]
+    with stage("tournament", config, summary, log_path, threads) as s:
+        answers = read_jsonl(answers_path)
+        records = {r["id"]: r for r in read_jsonl(records_path)}
+        alive: dict[str, list[dict]] = {}
+        for answer in answers:
+            alive.setdefault(answer["question_id"], []).append(answer)
+        eliminated: dict[str, list[dict]] = {q: [] for q in alive}
+        backend = make_backend(model_dir, config["generation"])
+        params = SamplingParams.from_config(ecfg["sampling"], n=1, seed=config["seed"])
+        all_judgments, decisions, round_index = [], Counter(), 0
+        while any(len(group) > 1 for group in alive.values()):
+            round_index += 1
+            matches = []
+            for question_id, group in sorted(alive.items()):
+                if len(group) > 1:
+                    pairs_now, byes = downstream.bracket(group, question_id, round_index, config["seed"])
+                    matches += [(question_id, a, b) for a, b in pairs_now]
+                    alive[question_id] = list(byes)
+            match_items = [downstream.match_item(a, b, round_index) for _, a, b in matches]
+            judged = judging.sample_judgments(backend, _eval_prompts(config, match_items), params,
+                                              config["judge"]["verdict_cue"], model)
+            by_item: dict[str, list[dict]] = {}
+            for judgment in judged:
+                by_item.setdefault(judgment["item_id"], []).append(judgment)
+            for (question_id, a, b), item in zip(matches, match_items):
+                winner, how = downstream.match_winner(a, b, by_item[item["id"]], config["seed"])
+                decisions[how] += 1
+                alive[question_id].append(winner)
+                eliminated[question_id].append(b if winner is a else a)
+            all_judgments += judged
+        pairs = [downstream.preference_pair(domains.solve_prompt(records[q]), group[0], eliminated[q], config["seed"])
+                 for q, group in sorted(alive.items()) if eliminated[q]]
+        write_jsonl(judgments_out, all_judgments)
+        s.items_in, s.items_out = len(alive), write_jsonl(pairs_out, pairs)
+        s.extra.update(judge=model, rounds=round_index, decisions=dict(decisions),
+                       champion_correct=sum(p["chosen_correct"] for p in pairs),
+                       rejected_correct=sum(p["rejected_correct"] for p in pairs),
+                       questions_with_a_correct_answer=sum(any(a["correct"] for a in alive[q] + eliminated[q])
+                                                           for q in alive))
+
+
+def policy_accuracy(config: dict, policy: str, answers_path: str, out: str, summary: str, log_path: str) -> None:
+    """Accuracy of one policy's greedy answers to the held-out questions, with a bootstrap interval."""
+    import numpy as np
+
+    ecfg = config["evaluation"]
+    with stage("policy_accuracy", config, summary, log_path) as s:
+        answers = read_jsonl(answers_path)
+        values = np.array([a["correct"] for a in answers], dtype=float)
+        low, high = metrics.bootstrap_ci(values, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
+        write_json(out, {"policy": policy, "questions": len(answers), "accuracy": float(values.mean()),
+                         "accuracy_ci": [low, high], "experiment": config["experiment"],
+                         "settings_hash": config_hash(config)})
+        s.items_in = s.items_out = len(answers)
 
 
 def best_of_n(config: dict, model: str, answers_path: str, model_dir: str, judgments_out: str, metrics_out: str,
@@ -432,6 +500,41 @@ def downstream_figure(config: dict, csv_path: str, config_snapshot: str, png_out
                          xlabel="judge model", ylabel=f"accuracy of the selected answer "
                          f"({config['evaluation']['confidence']:.0%} CI)", ylim=(0, 1.02),
                          style=config["report"]["style"])
+        s.items_in, s.items_out = len(frame), 1
+        s.extra.update(style=config["report"]["style"])
+
+
+def policy_table(config: dict, accuracy_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                 tex_out: str, summary: str, log_path: str) -> None:
+    """Held-out accuracy of the policy before and after DPO on the pairs its judge picked by tournament."""
+    import pandas as pd
+
+    with stage("policy_table", config, summary, log_path) as s:
+        rows = []
+        for path in accuracy_files:
+            result = read_json(path)
+            rows.append({"policy": result["policy"], "questions": result["questions"], "accuracy": result["accuracy"],
+                         "accuracy_ci_low": result["accuracy_ci"][0], "accuracy_ci_high": result["accuracy_ci"][1]})
+        table = pd.DataFrame(rows)
+        full_hash = read_json(config_snapshot)["config_hash"]
+        caption = (f"Policy {config['downstream']['policy']} on the held-out questions (greedy), before and after DPO "
+                   f"on pairs its judge picked by tournament; experiment {config['experiment']}, config {full_hash}.")
+        report.write_tables(table, ["accuracy"], ["policy", "questions"], csv_out, md_out, tex_out, caption,
+                            label="tab:policy_dpo")
+        s.items_in, s.items_out = len(accuracy_files), len(table)
+
+
+def policy_figure(config: dict, csv_path: str, config_snapshot: str, png_out: str, summary: str,
+                  log_path: str) -> None:
+    import pandas as pd
+
+    with stage("policy_figure", config, summary, log_path) as s:
+        frame = pd.read_csv(csv_path).rename(columns={"accuracy": "value", "accuracy_ci_low": "ci_low",
+                                                      "accuracy_ci_high": "ci_high"})
+        full_hash = read_json(config_snapshot)["config_hash"]
+        report.bar_chart(frame, _stem(png_out), category="policy", title=f"Policy DPO on judge-picked pairs "
+                         f"(config {full_hash})", xlabel="policy", ylabel=f"held-out accuracy "
+                         f"({config['evaluation']['confidence']:.0%} CI)", ylim=(0, 1.02), style=config["report"]["style"])
         s.items_in, s.items_out = len(frame), 1
         s.extra.update(style=config["report"]["style"])
 

@@ -37,6 +37,9 @@ wildcard_constraints:
     name="[A-Za-z0-9][A-Za-z0-9_-]*",
     benchmark="[A-Za-z0-9][A-Za-z0-9_.-]*",
     round="[0-9]+",
+    policy="base|dpo",
+    split="benchmark|seed",
+    mode="sampled|greedy",
     ablation=ABLATION_NAMES,
 
 
@@ -81,6 +84,18 @@ def model_dir(variant, model):
 def dpo_init_dir(variant):
     """DPO starts from the SFT model (RISE) or from the base model (dpo.init: base, the 'Instruct+DPO' arm)."""
     return model_dir(variant, "sft" if vcfg(variant)["dpo"]["init"] == "sft" else "base")
+
+
+def policy_dir(variant, policy):
+    """The downstream policy before (base) or after DPO on its judge's tournament picks (dpo)."""
+    if policy == "base":
+        return base_model_dir(vcfg(variant)["downstream"]["policy"])
+    return f"{run_dir(variant, 'rollout', 'evaluate', 'policy_answers')}/models/policy_dpo"
+
+
+def policy_answers_file(variant, policy, split, mode):
+    stages = ("policy_answers",) if policy == "base" else ("rollout", "evaluate", "policy_answers")
+    return f"{run_dir(variant, *stages)}/downstream/answers/{policy}_{split}_{mode}.jsonl"
 
 
 def previous_model(round_index):

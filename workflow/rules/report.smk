@@ -138,13 +138,13 @@ rule figures:
     input:
         [
             multiext(f"{RESULTS}/figures/{name}", ".csv", ".md", ".tex", ".png", ".pdf")
-            for name in list(config["ablations"]) + ["downstream_best_of_n"]
+            for name in list(config["ablations"]) + ["downstream_best_of_n", "downstream_policy_dpo"]
         ],
 
 
 rule downstream_table:
     input:
-        metrics=[f"{RESULTS}/{MAIN}/downstream/{model}/best_of_n.json" for model in stage_models(config)],
+        metrics=[f"{RESULTS}/{MAIN}/downstream/best_of_n/{model}/best_of_n.json" for model in stage_models(config)],
         config=rules.config_snapshot.output[0],
     output:
         csv=f"{RESULTS}/figures/downstream_best_of_n.csv",
@@ -196,3 +196,59 @@ rule downstream_best_of_n:
     # best-of-N reranking with every model of the main run: `snakemake --cores N downstream_best_of_n`
     input:
         multiext(f"{RESULTS}/figures/downstream_best_of_n", ".csv", ".md", ".tex", ".png", ".pdf"),
+
+
+rule policy_table:
+    input:
+        accuracy=[f"{RESULTS}/{MAIN}/downstream/policy_{policy}/accuracy.json" for policy in ("base", "dpo")],
+        config=rules.config_snapshot.output[0],
+    output:
+        csv=f"{RESULTS}/figures/downstream_policy_dpo.csv",
+        md=f"{RESULTS}/figures/downstream_policy_dpo.md",
+        tex=f"{RESULTS}/figures/downstream_policy_dpo.tex",
+        summary=f"{RESULTS}/figures/downstream_policy_dpo.summary.json",
+    params:
+        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/policy_table.log",
+    conda:
+        ENV
+    script:
+        "../scripts/policy_table.py"
+
+
+rule policy_figure:
+    input:
+        csv=rules.policy_table.output.csv,
+        config=rules.config_snapshot.output[0],
+    output:
+        png=report(
+            f"{RESULTS}/figures/downstream_policy_dpo.png",
+            caption="../report/policy_dpo.rst",
+            category="Downstream",
+            labels={"figure": "policy DPO on judge-picked pairs"},
+        ),
+        pdf=f"{RESULTS}/figures/downstream_policy_dpo.pdf",
+        summary=f"{RESULTS}/figures/downstream_policy_dpo.figure.summary.json",
+    params:
+        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence", "report"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/policy_figure.log",
+    conda:
+        ENV
+    script:
+        "../scripts/policy_figure.py"
+
+
+rule downstream_policy_dpo:
+    # a policy trained by DPO on pairs the final judge picked: `snakemake --cores N downstream_policy_dpo`
+    input:
+        multiext(f"{RESULTS}/figures/downstream_policy_dpo", ".csv", ".md", ".tex", ".png", ".pdf"),

@@ -3,4 +3,4 @@ from judgeflow.stages import policy_answers
 
 sm = snakemake  # noqa: F821
 policy_answers(as_plain(sm.params.cfg), sm.input.records, sm.input.policy, sm.output.answers, sm.output.summary,
-               sm.log[0], sm.threads)
+               sm.log[0], sm.threads, split=sm.wildcards.split, n=sm.params.n)

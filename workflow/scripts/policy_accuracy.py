@@ -1,0 +1,6 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import policy_accuracy
+
+sm = snakemake  # noqa: F821
+policy_accuracy(as_plain(sm.params.cfg), sm.wildcards.policy, sm.input.answers, sm.output.accuracy, sm.output.summary,
+                sm.log[0])

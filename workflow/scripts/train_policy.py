@@ -1,0 +1,7 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import train_dpo
+
+sm = snakemake  # noqa: F821
+train_dpo(as_plain(sm.params.cfg), sm.input.pairs, sm.input.init, sm.output.model, sm.output.summary, sm.log[0],
+          sm.threads, gpus=sm.resources.gpu, accelerate_config=sm.params.accelerate_config,
+          block="downstream.policy_dpo", stage_name="train_policy")
