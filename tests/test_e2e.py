@@ -72,7 +72,8 @@ def test_lint_and_plan_every_stage(run_dir):
     for rule in ("prepare_model", "ingest", "generate_responses", "prepare_benchmark", "build_items", "annotate",
                  "train_sft", "dpo_sample", "train_dpo", "rollout_sample", "train_rollout", "evaluate", "evaluate_sc",
                  "report_table", "report_figure", "ablation_table", "ablation_figure", "policy_answers",
-                 "best_of_n", "downstream_table", "downstream_figure"):
+                 "best_of_n", "downstream_table", "downstream_figure", "tournament", "train_policy",
+                 "policy_accuracy", "policy_table", "policy_figure"):
         assert re.search(rf"^{rule}\s+\d+", plan.stdout, re.M), rule
 
 
@@ -184,6 +185,10 @@ def test_report_and_every_ablation_figure(run_dir, cfg):
             image.verify()
         rows = (stem.parent / (stem.name + ".csv")).read_text().splitlines()
         assert len(rows) > 1, name
+    policy = (run_dir / "results/test/figures/downstream_policy_dpo.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in policy[1:]] == ["base", "dpo"]
+    tournament = _summary(run_dir / "results/test/main/downstream/tournament/summary.json")
+    assert tournament["items_out"] > 0 and sum(tournament["decisions"].values()) > 0
     best = run_dir / "results/test/figures/downstream_best_of_n"
     rows = (best.parent / "downstream_best_of_n.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 * (3 + cfg["rollout"]["rounds"])  # judge, random, oracle per model
@@ -215,7 +220,8 @@ def test_style_change_reruns_only_figures(run_dir):
     style.write_text(yaml.safe_dump({"report": {"style": {"dpi": 72}}}))
     plan = _snakemake(run_dir, *TARGETS, "-n", configfiles=("config/test.yaml", str(style)))
     planned = set(re.findall(r"^(\w+)\s+\d+$", plan, re.M)) - {"total"}
-    assert planned == {"report_figure", "ablation_figure", "downstream_figure", "figures", "all"}, plan[-3000:]
+    assert planned == {"report_figure", "ablation_figure", "downstream_figure", "policy_figure", "figures",
+                       "all"}, plan[-3000:]
 
 
 def test_deleting_the_report_reruns_only_the_report_and_html_report(run_dir):
