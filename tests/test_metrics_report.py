@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from judgeflow import report
-from judgeflow.metrics import bootstrap_ci, pairwise_metrics, per_item, sc_at_k, task_metrics, tidy
+from judgeflow.metrics import bootstrap_ci, sc_at_k, task_metrics, tidy
 from judgeflow.records import read_json, write_json
 
 B = 400  # bootstrap samples in these tests
@@ -44,10 +44,13 @@ JUDGMENTS = [
 ]
 
 
-# ------------------------------------------------------------------------------- legacy entry points
+# ------------------------------------------------------------------------------- a whole pairwise run
 
-def test_metrics_by_hand():
-    result = pairwise_metrics(JUDGMENTS, bootstrap_samples=1000, confidence=0.95, seed=0)
+PAIRWISE = [{**j, "task_type": "pairwise"} for j in JUDGMENTS]
+
+
+def test_pairwise_block_by_hand():
+    result = task_metrics(PAIRWISE, bootstrap_samples=1000, confidence=0.95, seed=0)["tasks"]["pairwise"]
     assert result["items"] == 4 and result["judgments"] == 8 and result["ties"] == 0
     assert result["accuracy"] == pytest.approx(3 / 8)
     assert result["consistent_accuracy"] == pytest.approx(1 / 4)
@@ -59,11 +62,11 @@ def test_metrics_by_hand():
     assert 0 <= low <= 3 / 8 <= high <= 1
 
 
-def test_per_item_requires_both_orders():
+def test_pairwise_items_need_both_orders():
     with pytest.raises(ValueError, match="no judgment in order"):
-        per_item(JUDGMENTS[:3])
+        task_metrics(PAIRWISE[:3], 100, 0.95, 0)
     with pytest.raises(ValueError, match="two judgments in order"):
-        per_item(JUDGMENTS + [JUDGMENTS[0]])
+        task_metrics(PAIRWISE + [PAIRWISE[0]], 100, 0.95, 0)
 
 
 def test_bootstrap_ci_behaves():
@@ -75,25 +78,26 @@ def test_bootstrap_ci_behaves():
     assert bootstrap_ci(np.ones(10), 500, 0.95, 0) == (1.0, 1.0)
 
 
-def test_report_table_and_figure(tmp_path):
+def test_headline_table_orders_models_and_writes_tables(tmp_path):
     files = []
-    for index, model in enumerate(["base", "sft"]):
-        metrics = pairwise_metrics(JUDGMENTS if model == "base" else JUDGMENTS[:4] +
-                                   [_j("i3", "original", "B", "B"), _j("i3", "swapped", "A", "A")],
-                                   500, 0.95, 0)
-        metrics.update(model=model, stage_index=index, settings_hash="h")
+    for model in ("sft", "base"):  # written out of training order
+        judgments = PAIRWISE if model == "base" else PAIRWISE[:4] + [
+            _j("i3", "original", "B", "B", "pairwise"), _j("i3", "swapped", "A", "A", "pairwise")]
+        result = task_metrics(judgments, 500, 0.95, 0)
+        result.update(model=model, benchmark="heldout")
         files.append(tmp_path / f"{model}.json")
-        write_json(files[-1], metrics)
-    table = report.metrics_table(list(reversed(files)))
+        write_json(files[-1], result)
+    table = report.headline_table(report.tidy_frame(files))
     assert table["model"].tolist() == ["base", "sft"]
     assert table.loc[0, "accuracy"] == pytest.approx(3 / 8)
-    assert table.loc[1, "accuracy"] == pytest.approx(5 / 6)
-    markdown = report.markdown_table(table, 0.95)
-    assert markdown.count("\n") == 4 and "| sft | 3 | 0.833" in markdown
-    figure = tmp_path / "fig.png"
-    report.accuracy_figure(table, figure, "t", 0.95, 60)
-    with Image.open(figure) as image:
-        assert image.format == "PNG" and image.size[0] > 100
+    assert table.loc[1, "accuracy"] == pytest.approx(5 / 6)  # i1, i2 half, i3 both: (2 + 1 + 2) / 6
+    # chosen shown first: i1 original (right), i2 original (right), i3 swapped (wrong), i4 original (wrong)
+    assert table.loc[0, "accuracy_chosen_first"] == pytest.approx(2 / 4)
+    shown = [m for m in report.HEADLINE_METRICS if m in table.columns]
+    report.write_tables(table, shown, ["benchmark", "group", "model"], None, tmp_path / "t.md", tmp_path / "t.tex",
+                        "caption", label="tab:t")
+    assert "| heldout | pairwise | sft | 0.833" in (tmp_path / "t.md").read_text()
+    assert "\\toprule" in (tmp_path / "t.tex").read_text()
 
 
 # ----------------------------------------------------------------------------------------- pairwise
@@ -541,6 +545,3 @@ def test_figure_from_a_result_file(tmp_path):
     low, high = wide.loc[0, "accuracy_ci_low"], wide.loc[0, "accuracy_ci_high"]
     assert cells.loc[0, "accuracy"] == report.ci_cell(0.5, low, high) == f"0.500 [{low:.3f}, {high:.3f}]"
     assert cells.loc[3, "accuracy"] == "n/a"  # single_rating reports exact_agreement, not accuracy
-    # the legacy per-stage table also reads a task_metrics file (its pairwise block)
-    table = report.metrics_table([tmp_path / "m.json"])
-    assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "stage_index"] == 0

@@ -17,7 +17,6 @@ from judgeflow.verdicts import (
     TASK_TYPES,
     format_verdict,
     is_correct,
-    parse_pairwise,
     parse_verdict,
 )
 
@@ -55,7 +54,6 @@ PAIRWISE = [
 def test_parse_pairwise_table(text, verdict, error):
     parsed = parse_verdict(text, "pairwise")
     assert (parsed.verdict, parsed.error) == (verdict, error)
-    assert parse_pairwise(text) == parsed, "the legacy entry point is the pairwise parser"
 
 
 @pytest.mark.parametrize("text,verdict,error", [

@@ -33,9 +33,8 @@ TASK_TYPES = ("pairwise", "step_level", "ref_verification", "ref_free_verificati
 PRIMARY_METRIC = {"pairwise": "accuracy", "step_level": "f1", "ref_verification": "accuracy",
                   "ref_free_verification": "accuracy", "single_rating": "pearson"}
 
-# The legacy per-stage table's columns (report.metrics_table).
-METRICS = ("accuracy", "consistent_accuracy", "consistency", "parse_error_rate")
-PAIRWISE_METRICS = METRICS + ("rewardbench_score",)
+# The per-item pairwise numbers (both orders collapsed into one row per item).
+PAIRWISE_METRICS = ("accuracy", "consistent_accuracy", "consistency", "parse_error_rate", "rewardbench_score")
 SECTION_METRICS = ("accuracy", "consistent_accuracy", "rewardbench_score")
 TIE_VERDICTS = ("C", "tie")
 REWARDBENCH_SCORE_NOTE = ("RewardBench-compatible: a parse error or a tie verdict scores 0.5 (not an accuracy; "
@@ -260,11 +259,6 @@ def _pairwise_row(item: _Item) -> dict:
     }
 
 
-def per_item(judgments: list[dict]) -> list[dict]:
-    """Collapse the two orders of each benchmark item (first sample of each) into item-level scores."""
-    return [_pairwise_row(item) for item in _group_items(judgments, pairwise=True)]
-
-
 def _pairwise_block(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
     scored = [item for item in items if not item.tie]
     rows = [_pairwise_row(item) for item in scored]
@@ -276,17 +270,6 @@ def _pairwise_block(items: list[_Item], samples: int, confidence: float, seed: i
     out["rewardbench_score_note"] = REWARDBENCH_SCORE_NOTE
     _tokens(out, scored, resamples, confidence)
     return out
-
-
-def pairwise_metrics(judgments: list[dict], bootstrap_samples: int, confidence: float, seed: int) -> dict:
-    """accuracy (every judgment, parse errors count as wrong), consistent_accuracy (correct in both orders),
-    consistency (same response preferred in both orders), parse_error_rate, and the labelled
-    rewardbench_score; each with a bootstrap CI. Items with a tied human label are counted in `ties` only."""
-    _validate(judgments, need_task_type=False)
-    block = _pairwise_block(_group_items(judgments, pairwise=True), bootstrap_samples, confidence, seed)
-    if not block["items"]:
-        raise ValueError("no judgments to score")
-    return {"confidence": confidence, "bootstrap_samples": bootstrap_samples, **block}
 
 
 def _sections(items: list[_Item], samples: int, confidence: float, seed: int) -> tuple[dict, dict, dict]:

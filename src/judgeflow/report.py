@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeflow.metrics import METRICS, PRIMARY_METRIC, TASK_TYPES, tidy
+from judgeflow.metrics import PRIMARY_METRIC, TASK_TYPES, tidy
 from judgeflow.records import read_json
 
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
@@ -32,23 +32,7 @@ STYLE = {
 }
 
 
-# ------------------------------------------------------------------------------ legacy stage report
-
-def metrics_table(metric_files: list[str | Path]) -> pd.DataFrame:
-    """One row per pairwise metric file (pairwise_metrics, or task_metrics' "pairwise" block), sorted by
-    stage_index (the file's position where it has none)."""
-    rows = []
-    for position, path in enumerate(metric_files):
-        metrics = read_json(path)
-        block = metrics["tasks"]["pairwise"] if "tasks" in metrics else metrics
-        row = {"model": metrics["model"], "stage_index": metrics.get("stage_index", position), "items": block["items"]}
-        for name in METRICS:
-            row[name] = block[name]
-            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = block[f"{name}_ci"] or (None, None)
-        row["settings_hash"] = metrics.get("settings_hash")
-        rows.append(row)
-    return pd.DataFrame(rows).sort_values("stage_index").reset_index(drop=True)
-
+# ------------------------------------------------------------------------------ result files
 
 FILE_FIELDS = ("model", "benchmark", "experiment", "settings_hash")
 
@@ -65,36 +49,6 @@ def tidy_frame(metric_files: list[str | Path], extra: list[dict] | None = None) 
         fields.update(file=str(path), **(extra[position] if extra else {}))
         rows += [{**fields, **row} for row in tidy(result)]
     return pd.DataFrame(rows)
-
-
-def markdown_table(table: pd.DataFrame, confidence: float) -> str:
-    frame = ci_frame(table, METRICS, keep=["model", "items"],
-                     labels={name: f"{name} ({confidence:.0%} CI)" for name in METRICS})
-    return to_markdown(frame)
-
-
-def accuracy_figure(table: pd.DataFrame, path: str | Path, title: str, confidence: float, dpi: int) -> None:
-    """Accuracy and position-consistent accuracy per training stage, with CIs; writes `path` only."""
-    style = figure_style({"dpi": dpi})
-    with _styled(style):
-        fig, ax = _figure(style, width=max(style["figure_width"], 1.2 * len(table) + 3))
-        x = list(range(len(table)))
-        for shift, name, label, color in [(-0.15, "accuracy", "accuracy", style["palette"][0]),
-                                          (0.15, "consistent_accuracy", "position-consistent accuracy",
-                                           style["palette"][1])]:
-            centre = table[name].to_numpy(dtype=float)
-            ax.errorbar([i + shift for i in x], centre,
-                        yerr=_yerr(centre, table[f"{name}_ci_low"], table[f"{name}_ci_high"]),
-                        fmt="o", capsize=4, label=label, color=color)
-        ax.set_xticks(x, table["model"].tolist())
-        ax.set_xlabel("training stage")
-        ax.set_ylabel(f"score on held-out pairs ({confidence:.0%} bootstrap CI)")
-        ax.set_ylim(-0.02, 1.02)
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--", label="chance accuracy (0.5)")
-        ax.set_title(title)
-        ax.legend(loc="best")
-        fig.tight_layout()
-        fig.savefig(path, dpi=style["dpi"])
 
 
 # ---------------------------------------------------------------------------------------- tables
@@ -175,16 +129,18 @@ def to_latex(frame: pd.DataFrame, caption: str, label: str | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_tables(table: pd.DataFrame, metrics, keep, csv_path: str | Path, md_path: str | Path,
+def write_tables(table: pd.DataFrame, metrics, keep, csv_path: str | Path | None, md_path: str | Path,
                  tex_path: str | Path, caption: str, label: str | None = None, labels: dict | None = None,
                  digits: int = 3) -> pd.DataFrame:
-    """CSV: the numbers (value and interval columns); Markdown and LaTeX: 'x [lo, hi]' cells with the caption.
-    Returns the display frame."""
+    """CSV: the numbers (value and interval columns; csv_path None: no CSV, the caller writes its own);
+    Markdown and LaTeX: 'x [lo, hi]' cells with the caption. Returns the display frame."""
     frame = ci_frame(table, metrics, keep, labels, digits)
     for path in (csv_path, md_path, tex_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     columns = list(keep) + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]
-    table[columns].to_csv(csv_path, index=False)
+    if csv_path is not None:
+        table[columns].to_csv(csv_path, index=False)
     Path(md_path).write_text(to_markdown(frame, caption), encoding="utf-8")
     Path(tex_path).write_text(to_latex(frame, caption, label), encoding="utf-8")
     return frame

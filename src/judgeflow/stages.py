@@ -62,16 +62,7 @@ def generate_responses(config: dict, generator: str, records_path: str, model_di
         questions = [r for r in rows if r["kind"] == "question"]
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(gcfg["sampling"], n=gcfg["samples_per_question"], seed=config["seed"])
-        outputs = backend.generate([[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions],
-                                   params) if questions else []
-        responses = []
-        for question, completions in zip(questions, outputs):
-            for k, completion in enumerate(completions):
-                responses.append({"id": f"{question['id']}-{generator}-{k}", "question_id": question["id"],
-                                  "generator": generator, "sample": k, "text": completion.text,
-                                  "domain": question["domain"], "num_tokens": completion.num_tokens,
-                                  "finish_reason": completion.finish_reason,
-                                  **domains.grade_response(question, completion.text)})
+        responses = graded_answers(backend, questions, params, generator)
         pairs = instruction_pairs(config, generator, [r for r in rows if r["kind"] == "instruction"], backend)
         s.items_in, s.items_out = len(questions) + len(pairs), write_jsonl(out, responses + pairs)
         s.extra.update(generator=generator, questions=len(questions), instruction_pairs=len(pairs),
@@ -79,6 +70,16 @@ def generate_responses(config: dict, generator: str, records_path: str, model_di
                        responses_by_domain=dict(Counter(r["domain"] for r in responses)),
                        no_answer=sum(r["extracted"] is None for r in responses),
                        tokens=sum(r["num_tokens"] for r in responses))
+
+
+def graded_answers(backend, questions: list[dict], params: SamplingParams, generator: str) -> list[dict]:
+    """params.n answers of `generator` to each question (its domain's prompt), graded by the domain's verifier."""
+    outputs = backend.generate([[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions],
+                               params) if questions else []
+    return [{"id": f"{q['id']}-{generator}-{k}", "question_id": q["id"], "question": q["question"],
+             "source": q["source"], "domain": q["domain"], "generator": generator, "sample": k, "text": c.text,
+             "num_tokens": c.num_tokens, "finish_reason": c.finish_reason, **domains.grade_response(q, c.text)}
+            for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
 
 
 def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -> list[dict]:
@@ -364,12 +365,7 @@ def policy_answers(config: dict, records_path: str, policy_dir: str, out: str, s
         questions = [r for r in read_jsonl(records_path) if r["split"] == split and r["kind"] == "question"]
         sampling = dcfg["sampling"] if n != 0 else {**dcfg["sampling"], "temperature": 0.0, "top_p": 1.0}
         params = SamplingParams.from_config(sampling, n=dcfg["n"] if n is None else max(n, 1), seed=config["seed"])
-        outputs = make_backend(policy_dir, config["generation"]).generate(
-            [[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions], params)
-        answers = [{"id": f"{q['id']}-policy-{k}", "question_id": q["id"], "question": q["question"],
-                    "source": q["source"], "domain": q["domain"], "text": c.text, "num_tokens": c.num_tokens,
-                    **domains.grade_response(q, c.text)}
-                   for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
+        answers = graded_answers(make_backend(policy_dir, config["generation"]), questions, params, "policy")
         s.items_in, s.items_out = len(questions), write_jsonl(out, answers)
         s.extra.update(policy=dcfg["policy"], split=split, correct=sum(a["correct"] for a in answers))
 
@@ -469,20 +465,14 @@ def downstream_table(config: dict, metric_files: list[str], config_snapshot: str
                              "ci_high": result[f"{name}_ci"][1]})
         frame = pd.DataFrame(rows)
         frame.to_csv(csv_out, index=False)
-        wide = frame.pivot(index="model", columns="selection", values=["value", "ci_low", "ci_high"])
-        table = pd.DataFrame({"model": wide.index})
-        for name in downstream.SELECTIONS:
-            table[name] = wide[("value", name)].to_numpy()
-            table[f"{name}_ci_low"] = wide[("ci_low", name)].to_numpy()
-            table[f"{name}_ci_high"] = wide[("ci_high", name)].to_numpy()
+        table = report.wide_ci_table(frame, "model", metric_col="selection")
         table = table.sort_values("model", key=lambda c: c.map(report.model_order)).reset_index(drop=True)
         full_hash = read_json(config_snapshot)["config_hash"]
         caption = (f"Best-of-{config['downstream']['n']} selection accuracy on the held-out questions: the judge's "
                    f"pick vs random selection vs the oracle (pass@N); policy {config['downstream']['policy']}; "
                    f"experiment {config['experiment']}, config {full_hash}.")
-        report.write_tables(table, list(downstream.SELECTIONS), ["model"], csv_out + ".display.tmp", md_out, tex_out,
-                            caption, label="tab:best_of_n")
-        Path(csv_out + ".display.tmp").unlink()
+        report.write_tables(table, list(downstream.SELECTIONS), ["model"], None, md_out, tex_out, caption,
+                            label="tab:best_of_n")
         s.items_in, s.items_out = len(metric_files), len(frame)
 
 
@@ -555,9 +545,8 @@ def report_table(config: dict, metric_files: list[str], config_snapshot: str, cs
         caption = (f"Judge metrics per benchmark, task and training stage; experiment {config['experiment']}, "
                    f"config {full_hash}. Pairwise items are judged in both orders; parse errors count as wrong "
                    f"(rewardbench_score counts them 0.5). Brackets: {confidence:.0%} item-level bootstrap intervals.")
-        report.write_tables(table, metrics_shown, ["benchmark", "group", "model"], csv_out + ".headline.tmp",
-                            md_out, tex_out, caption, label="tab:metrics")
-        Path(csv_out + ".headline.tmp").unlink()
+        report.write_tables(table, metrics_shown, ["benchmark", "group", "model"], None, md_out, tex_out, caption,
+                            label="tab:metrics")
         frame.to_csv(csv_out, index=False)
         s.items_in, s.items_out = len(metric_files), len(frame)
         s.extra.update(config_hash=full_hash, rows=len(table))
@@ -596,9 +585,7 @@ def ablation_table(config: dict, name: str, cells: list[dict], config_snapshot: 
         full_hash = read_json(config_snapshot)["config_hash"]
         caption = (f"{spec['title']}: {spec['metric']} on {spec['benchmark']}; experiment {config['experiment']}, "
                    f"config {full_hash}; {config['evaluation']['confidence']:.0%} bootstrap intervals.")
-        report.write_tables(table, [spec["metric"]], keep, csv_out + ".display.tmp", md_out, tex_out, caption,
-                            label=f"tab:{name}")
-        Path(csv_out + ".display.tmp").unlink()
+        report.write_tables(table, [spec["metric"]], keep, None, md_out, tex_out, caption, label=f"tab:{name}")
         s.items_in, s.items_out = len(cells), len(frame)
         s.extra.update(config_hash=full_hash, variants=sorted({c["variant"] for c in cells}))
 

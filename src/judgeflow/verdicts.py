@@ -99,8 +99,3 @@ def is_correct(task_type: str, verdict: str | int | None, label: str | int) -> b
     """A parsed verdict against the gold label (same types as parse_verdict returns); None is wrong."""
     _check_task_type(task_type)
     return verdict is not None and type(verdict) is type(label) and verdict == label
-
-
-def parse_pairwise(text: str) -> Verdict:
-    """[[A]] or [[B]] (no tie): parse_verdict for pairwise, kept for callers not yet on parse_verdict."""
-    return parse_verdict(text, "pairwise")
