@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from judgeflow.generation import SamplingParams
-from judgeflow.judging import sample_judgments
+from judgeflow.judging import prompts_for, sample_judgments
 from judgeflow.openai_backend import OpenAIBackend
 
 pytestmark = pytest.mark.serve
@@ -68,8 +68,8 @@ def test_openai_backend_against_transformers_serve(served, tiny_model_dir, tmp_p
 
 def test_judgments_through_the_server_are_parsed(served, tiny_model_dir):
     backend = OpenAIBackend(served, tiny_model_dir, progress=False)
-    prompts = [{"item_id": "i1", "order": "original", "label": "A", "template_id": "t",
-                "messages": [{"role": "user", "content": "Which response is right? [Response A] 4 [Response B] 5"}]}]
+    item = {"id": "i1", "task_type": "pairwise", "question": "What is 2 + 2?", "chosen": "4", "rejected": "5"}
+    prompts = prompts_for([item], ["pairwise_critique_en"], seed=0, orders=("original",))
     judgments = sample_judgments(backend, prompts, SamplingParams(max_new_tokens=24), None, "served")
-    assert len(judgments) == 1 and judgments[0]["model"] == "served"
+    assert len(judgments) == 1 and judgments[0]["model"] == "served" and judgments[0]["task_type"] == "pairwise"
     assert judgments[0]["verdict"] in ("A", "B", None) and judgments[0]["num_tokens"] >= 1
