@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test test-slurm setup lint clean
+.PHONY: run learning test test-slurm setup lint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 setup: $(BIN)/.installed
 
 run: setup
+	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+
+# the learning run (docs/learning.md): the judge trained on programmatic critiques beats its base model
+learning: setup
+	$(BIN)/python -m judgeflow.hardware $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q

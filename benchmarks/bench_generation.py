@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model
+from common import DEFAULT_MODEL, ensure_model, native_dtypes
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.generation import HFBackend, SamplingParams
 from judgeflow.templates import judge_prompt
@@ -57,7 +57,7 @@ def main() -> None:
     print(f"model {model}, {len(convs)} judge prompts ({args.serial_prompts} one by one), "
           f"{args.new_tokens} new tokens max, {args.threads} threads")
     print(f"{'dtype':9} {'batch':>5} {'prompts':>7} {'seconds':>8} {'tokens':>7} {'tok/s':>7} {'vs batch 1':>10}")
-    for dtype in ("float32", "bfloat16"):
+    for dtype in native_dtypes():
         for batch in [1] + sizes:
             subset = convs[:args.serial_prompts] if batch == 1 else convs
             seconds, tokens = run(model, dtype, batch, subset, params)

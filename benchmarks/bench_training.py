@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model, matmul_peak
+from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 from judgeflow.training import train_sft
 
 
@@ -43,13 +43,14 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(model)
     cfg = AutoConfig.from_pretrained(model)
     params = sum(p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_config(cfg).parameters())
-    before = {"float32": matmul_peak(torch.float32, repeats=30), "bfloat16": matmul_peak(torch.bfloat16, repeats=30)}
+    dtypes = native_dtypes()
+    before = {dtype: matmul_peak(getattr(torch, dtype), repeats=30) for dtype in dtypes}
     print(f"model {model}: {params / 1e6:.1f}M parameters; {args.steps} steps of {args.batch} x ~{args.seq} tokens, "
           f"{args.threads} threads")
     rows = examples(args.steps * args.batch, args.seq, tokenizer)
     measured = []
     for lora in (False, True):
-        for precision in ("float32", "bfloat16"):
+        for precision in dtypes:
             tcfg = {"epochs": 1, "learning_rate": 1e-5, "batch_size": args.batch, "gradient_accumulation_steps": 1,
                     "max_length": args.seq + 64, "lr_scheduler": "constant", "warmup_ratio": 0.0,
                     "precision": precision, "checkpoint_steps": 0,
@@ -62,14 +63,15 @@ def main() -> None:
                              (4 if lora else 6) * params * tokens_per_s / 1e9))
     # the peak is taken before and after the training runs (best of 30 each): a busy or cold machine only
     # lowers a measurement, so the higher one is the fairer denominator
-    after = {"float32": matmul_peak(torch.float32, repeats=30), "bfloat16": matmul_peak(torch.bfloat16, repeats=30)}
+    after = {dtype: matmul_peak(getattr(torch, dtype), repeats=30) for dtype in dtypes}
     peaks = {dtype: max(before[dtype], after[dtype]) for dtype in before}
-    print(f"matmul peak (2048^2, best of 30, before / after): float32 {before['float32']:.0f} / "
-          f"{after['float32']:.0f} GFLOP/s, bfloat16 {before['bfloat16']:.0f} / {after['bfloat16']:.0f} GFLOP/s")
-    print(f"{'mode':5} {'precision':9} {'tok/s':>7} {'GFLOP/s':>8} {'MFU vs bf16 peak':>17} {'vs own-dtype peak':>18}")
+    print("matmul peak (2048^2, best of 30, before / after): " + ", ".join(
+        f"{dtype} {before[dtype]:.0f} / {after[dtype]:.0f} GFLOP/s" for dtype in dtypes))
+    best = max(peaks.values())
+    print(f"{'mode':5} {'precision':9} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} {'vs own-dtype peak':>18}")
     for mode, precision, tokens_per_s, gflops in measured:
         print(f"{mode:5} {precision:9} {tokens_per_s:7.1f} {gflops:8.1f} "
-              f"{gflops / peaks['bfloat16']:16.1%} {gflops / peaks[precision]:17.1%}")
+              f"{gflops / best:12.1%} {gflops / peaks[precision]:17.1%}")
 
 
 if __name__ == "__main__":

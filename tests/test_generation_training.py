@@ -212,3 +212,60 @@ def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path
     if importlib.util.find_spec("vllm") is None:
         with pytest.raises(ImportError, match="GPU environment"):
             make_backend(tiny_model_dir, settings)
+
+
+def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_dir, tmp_path, test_config):
+    """A rollout round that keeps nothing (or a DPO stage with no pair) must not kill the run: the stage's
+    model is its starting model, marked as such, and the summary says so."""
+    from judgeflow import stages
+    from judgeflow.models import CARRIED_MARKER, carried_from, load_causal_lm
+    from judgeflow.records import read_json
+
+    empty = tmp_path / "kept.jsonl"
+    empty.write_text("")
+    stages.train_sft(test_config, [str(empty)], tiny_model_dir, str(tmp_path / "round_2"), TCFG,
+                     str(tmp_path / "round_2.summary.json"), str(tmp_path / "r2.log"), 1, "train_rollout")
+    summary = read_json(tmp_path / "round_2.summary.json")
+    assert summary["carried_forward"] is True and summary["steps"] == 0 and summary["items_out"] == 0
+    assert (tmp_path / "round_2" / CARRIED_MARKER).exists() and carried_from(tmp_path / "round_2") == tiny_model_dir
+    assert _weights(tmp_path / "round_2").keys() == _weights(tiny_model_dir).keys()
+    assert all(torch.equal(a, b) for a, b in zip(_weights(tmp_path / "round_2").values(),
+                                                  _weights(tiny_model_dir).values()))
+    load_causal_lm(tmp_path / "round_2")
+    stages.train_dpo(test_config, str(empty), str(tmp_path / "round_2"), str(tmp_path / "dpo"),
+                     str(tmp_path / "dpo.summary.json"), str(tmp_path / "dpo.log"), 1)
+    assert read_json(tmp_path / "dpo.summary.json")["carried_forward"] is True
+    assert carried_from(tmp_path / "dpo") == tiny_model_dir, "a chain of carries names the real weights"
+
+
+def test_training_can_learn_a_verdict_that_the_prompt_decides(tiny_model_dir, tmp_path):
+    """The trainers and the sampler together can teach a verdict: on the tiny model, a task whose verdict is a
+    deterministic function of the prompt goes from chance (or worse) to >= 0.9 on held-out prompts."""
+    import random
+
+    from judgeflow.verdicts import parse_verdict
+
+    def example(rng):
+        thing, number = rng.choice(["apple", "pear"]), rng.randint(1, 9)
+        prompt = [{"role": "user", "content": f"Item {number}: the box holds a {thing}. Does it hold an apple? "
+                                              "Answer [[yes]] or [[no]]."}]
+        return prompt, "yes" if thing == "apple" else "no"
+
+    train = [example(rng) for rng in [random.Random(0)] for _ in range(160)]
+    heldout = [example(rng) for rng in [random.Random(1)] for _ in range(60)]
+    rows = [{"prompt": p, "completion": [{"role": "assistant", "content": f"Verdict: [[{label}]]"}]} for p, label in train]
+    tcfg = {**TCFG, "epochs": 3, "learning_rate": 3e-3, "batch_size": 8, "max_length": 256, "lr_scheduler": "linear",
+            "warmup_ratio": 0.1, "lora": {"enabled": False}}
+    train_sft(tiny_model_dir, rows, tmp_path / "learnt", tcfg, seed=0)
+
+    def accuracy(folder):
+        outputs = HFBackend(str(folder), 32, progress=False).generate([p for p, _ in heldout],
+                                                                       SamplingParams(max_new_tokens=12))
+        verdicts = [parse_verdict(o[0].text, "ref_verification").verdict for o in outputs]
+        return sum(v == label for v, (_, label) in zip(verdicts, heldout)) / len(heldout), set(verdicts)
+
+    base, _ = accuracy(tiny_model_dir)
+    learnt, said = accuracy(tmp_path / "learnt")
+    assert {label for _, label in heldout} == {"yes", "no"}
+    assert learnt >= 0.9 and said >= {"yes", "no"}, (base, learnt, said)
+    assert learnt > base

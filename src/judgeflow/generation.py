@@ -202,10 +202,13 @@ def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
     endpoint = Path(model_dir) / ENDPOINT_FILE
     if endpoint.exists():
         return OpenAIBackend.from_endpoint_file(endpoint, generation["openai"])
+    from judgeflow.hardware import resolve_precision
+
+    dtype = resolve_precision(generation["dtype"]).dtype
     if generation["backend"] == "hf":
-        return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=generation["dtype"])
+        return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=dtype)
     if generation["backend"] == "vllm":
         vllm = generation["vllm"]
-        return VLLMBackend(model_dir, dtype=generation["dtype"], tensor_parallel_size=vllm["tensor_parallel_size"],
+        return VLLMBackend(model_dir, dtype=dtype, tensor_parallel_size=vllm["tensor_parallel_size"],
                            gpu_memory_utilization=vllm["gpu_memory_utilization"])
     raise ValueError(f"unknown generation backend {generation['backend']!r}")

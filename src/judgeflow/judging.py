@@ -39,8 +39,26 @@ def prompts_for(items: list[dict], pool: list[str], seed: int, orders: tuple[str
             if prompt["task_type"] == "pairwise":
                 prompt["chosen_first"] = prompt["label"] == "A"
                 prompt["chosen_longer"] = len(item["chosen"]) > len(item["rejected"])
+            prompt["origin"] = origin_of(item)
             prompts.append(prompt)
     return prompts
+
+
+def origin_of(item: dict) -> str | None:
+    """Where the judged response(s) came from, so results can be split by it (a gain that holds only when a
+    reference-written answer faces a model-written one may be style, not judgment): 'chosen vs rejected'
+    origins for pairs (reference, injected, a generator's name), the response's origin otherwise."""
+    if "chosen_origin" in item:
+        return f"{_origin_kind(item['chosen_origin'])} vs {_origin_kind(item.get('rejected_origin'))}"
+    if "response_origin" in item:
+        return _origin_kind(item["response_origin"])
+    return item.get("steps_origin") and ("reference" if item["steps_origin"] == "reference" else "injected")
+
+
+def _origin_kind(origin: str | None) -> str:
+    if origin in (None, "reference", "injected"):
+        return origin or "unknown"
+    return "instruction_pair" if ":" in origin else "sampled"
 
 
 def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: SamplingParams,
@@ -71,7 +89,7 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
     cued = set(cued)
     judgments = []
     passed = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
-              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer")
+              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
     for i, prompt in enumerate(prompts):
         for k in range(params.n):
             parsed = parse(i, texts[(i, k)])

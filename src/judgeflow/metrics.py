@@ -710,3 +710,118 @@ def tidy(result: dict) -> list[dict]:
         for row in sorted((block.get("sc_at_k") or {}).get("by_k", []), key=lambda r: r["k"]):
             emit(group, block, "sc_at_k", f"SC@{row['k']}", row, row["items"], k=row["k"])
     return rows
+
+
+# ------------------------------------------------------------- paired comparison and shortcut baselines
+
+# What each task type is compared on, per item (both orders of a pairwise item move together).
+PAIRED_METRICS = {"pairwise": ("accuracy", "consistent_accuracy"), "step_level": ("f1", "accuracy"),
+                  "ref_verification": ("accuracy", "balanced_accuracy"),
+                  "ref_free_verification": ("accuracy", "balanced_accuracy"),
+                  "single_rating": ("pearson", "exact_agreement")}
+PAIRED_NOTE = ("paired bootstrap: the same resampled items score both models; a Pearson correlation that is "
+               "undefined (constant ratings) counts as 0, the correlation of ratings that carry no information")
+
+
+def _masked_pearson(x, y, w):
+    """Row-wise Pearson over the entries with w = 1 (nan-free); 0 where either side is constant."""
+    def stat(idx):
+        xs, ys, ws = x[idx], y[idx], w[idx]
+        n = ws.sum(axis=1)
+        safe = np.maximum(n, 1)
+        mx, my = (xs * ws).sum(axis=1) / safe, (ys * ws).sum(axis=1) / safe
+        xc, yc = (xs - mx[:, None]) * ws, (ys - my[:, None]) * ws
+        den = np.sqrt((xc ** 2).sum(axis=1) * (yc ** 2).sum(axis=1))
+        return np.divide((xc * yc).sum(axis=1), den, out=np.zeros(len(idx)), where=den > 1e-12)
+    return stat
+
+
+def _item_stats(task_type: str, items: list[_Item]) -> dict:
+    """Statistics (index matrix -> one value per resample) of one judge's items, by PAIRED_METRICS name."""
+    if task_type == "pairwise":
+        rows = [_pairwise_row(item) for item in items]
+        return {name: _mean(np.array([row[name] for row in rows], dtype=float)) for name in PAIRED_METRICS[task_type]}
+    correct = np.array([bool(item.main()["correct"]) for item in items], dtype=float)
+    labels = _labels(items)
+    if task_type == "step_level":
+        erroneous = np.array([label != 0 for label in labels], dtype=float)
+        clean = 1 - erroneous
+        return {"f1": _harmonic(_ratio(correct * erroneous, erroneous), _ratio(correct * clean, clean)),
+                "accuracy": _mean(correct)}
+    if task_type == "single_rating":
+        parsed = np.array([item.main()["parse_error"] is None and item.main()["verdict"] is not None
+                           for item in items], dtype=float)
+        judge = np.array([item.main()["verdict"] if p else 0 for item, p in zip(items, parsed)], dtype=float)
+        return {"pearson": _masked_pearson(judge, np.array(labels, dtype=float), parsed),
+                "exact_agreement": _mean(correct)}
+    yes = np.array([label == "yes" for label in labels], dtype=float)
+    return {"accuracy": _mean(correct),
+            "balanced_accuracy": _nanmean2(_ratio(correct * yes, yes), _ratio(correct * (1 - yes), 1 - yes))}
+
+
+def paired_comparison(judgments: list[dict], reference: list[dict], bootstrap_samples: int, confidence: float,
+                      seed: int) -> list[dict]:
+    """Per task type and PAIRED_METRICS metric: the judge's value, the reference judge's (the base model's)
+    and their difference, each with a bootstrap interval where the same items are resampled for both.
+    Both lists must judge the same items."""
+    _validate(judgments, need_task_type=True)
+    _validate(reference, need_task_type=True)
+    rows = []
+    mine, theirs = dict(_by_task(judgments)), dict(_by_task(reference))
+    for task_type in TASK_TYPES:
+        if task_type not in mine and task_type not in theirs:
+            continue
+        a = _group_items(mine.get(task_type, []), pairwise=task_type == "pairwise")
+        b = _group_items(theirs.get(task_type, []), pairwise=task_type == "pairwise")
+        if task_type == "pairwise":
+            a, b = [item for item in a if not item.tie], [item for item in b if not item.tie]
+        if [item.item_id for item in a] != [item.item_id for item in b]:
+            raise ValueError(f"{task_type}: the two judges did not judge the same items "
+                             f"({len(a)} vs {len(b)} items)")
+        resamples = _Resamples(len(a), bootstrap_samples, seed)
+        stats_a, stats_b = _item_stats(task_type, a), _item_stats(task_type, b)
+        for metric in PAIRED_METRICS[task_type]:
+            row = {"task_type": task_type, "metric": metric, "items": len(a)}
+            for name, stat in (("value", stats_a[metric]), ("reference_value", stats_b[metric]),
+                               ("delta", _difference(stats_a[metric], stats_b[metric]))):
+                value, ci = resamples.estimate(stat, confidence)
+                row[name] = value
+                row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci if ci else (None, None)
+            rows.append(row)
+    return rows
+
+
+def _by_task(judgments: list[dict]) -> list[tuple[str, list[dict]]]:
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for judgment in judgments:
+        by_task[judgment["task_type"]].append(judgment)
+    return sorted(by_task.items(), key=lambda kv: TASK_TYPES.index(kv[0]))
+
+
+def _shorter_first(judgment: dict) -> bool:
+    """Whether Response A is the shorter one (ties count as A not shorter), from the chosen_* flags."""
+    chosen_first = judgment.get("chosen_first", judgment["label"] == "A")
+    return bool(chosen_first) != bool(judgment.get("chosen_longer"))
+
+
+def baseline_judgments(judgments: list[dict]) -> dict[str, list[dict]]:
+    """Judgments of answers that read no content, on the same prompts (one record per item and order):
+    'constant' answers each task type's most frequent gold verdict (pairwise: always A), the best any constant
+    can do; 'shorter' picks the shorter response of a pair (other task types: the constant answer). A trained
+    judge that does not beat these has learnt a shortcut or nothing."""
+    firsts = [j for j in judgments if int(j.get("sample") or 0) == 0]
+    majority = {}
+    for task_type, records in _by_task(firsts):
+        counts = Counter(str(j["label"]) for j in records)
+        majority[task_type] = "A" if task_type == "pairwise" else max(
+            (j["label"] for j in records), key=lambda label: (counts[str(label)], str(label)))
+    out = {"constant": [], "shorter": []}
+    for judgment in firsts:
+        for name in out:
+            verdict = majority[judgment["task_type"]]
+            if name == "shorter" and judgment["task_type"] == "pairwise":
+                verdict = "A" if _shorter_first(judgment) else "B"
+            out[name].append({**{k: v for k, v in judgment.items() if k not in ("text", "messages")},
+                              "model": f"baseline:{name}", "verdict": verdict, "parse_error": None,
+                              "correct": verdict == judgment["label"], "num_tokens": 0})
+    return out

@@ -70,6 +70,44 @@ def save_model(model, tokenizer, out_dir: str | Path, adapter_of: str | None = N
     staging.rename(out_dir)
 
 
+CARRIED_MARKER = "judgeflow_carried_forward.json"
+
+
+def carry_forward(init_dir: str | Path, out_dir: str | Path, reason: str) -> dict:
+    """A trained stage that got no data (a rollout round that kept nothing, a DPO stage with no pair) keeps
+    its starting weights: out_dir becomes a copy of init_dir (hard links where the filesystem allows) marked
+    with CARRIED_MARKER, so every later stage, the evaluation and the report can say so."""
+    init_dir, out_dir = Path(init_dir), Path(out_dir)
+    staging = out_dir.with_name(out_dir.name + ".saving")
+    shutil.rmtree(staging, ignore_errors=True)
+
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(init_dir, staging, copy_function=link_or_copy, ignore=shutil.ignore_patterns(CARRIED_MARKER))
+    pointer = staging / ADAPTER_POINTER
+    if pointer.exists():  # keep an adapter's relative pointer valid from its new place
+        target = (init_dir / json.loads(pointer.read_text())["init"]).resolve()
+        pointer.unlink()
+        pointer.write_text(json.dumps({"init": os.path.relpath(target, out_dir.resolve())}) + "\n")
+    origin = carried_from(init_dir) or str(init_dir)
+    record = {"carried_forward_from": str(init_dir), "weights_of": origin, "reason": reason}
+    (staging / CARRIED_MARKER).write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    log.warning("%s: %s; weights carried forward from %s", out_dir, reason, init_dir)
+    return record
+
+
+def carried_from(folder: str | Path) -> str | None:
+    """The model folder whose weights a carried-forward folder holds (None for a trained or prepared model)."""
+    marker = Path(folder) / CARRIED_MARKER
+    return json.loads(marker.read_text())["weights_of"] if marker.exists() else None
+
+
 def load_causal_lm(folder: str | Path, dtype: str = "float32"):
     """(model, tokenizer) from a model folder; an adapter-only folder is applied to the model it points to
     (recursively) and merged in memory, so callers never see the difference."""

@@ -110,11 +110,17 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
         import torch
 
         torch.set_num_threads(threads)
+    from judgeflow.hardware import resolutions
+
+    resolutions(clear=True)
     summary = StageSummary(stage=name, config=config)
     start = time.perf_counter()
     log.info("stage %s (experiment %s, settings %s)", name, config["experiment"], config_hash(config))
     yield summary
     summary.seconds = time.perf_counter() - start
+    used = resolutions()
+    if used and "precision" not in summary.extra:
+        summary.extra["precision"] = used  # which dtype ran the stage's model, and why (judgeflow.hardware)
     write_json(summary_path, summary.as_dict())
     log.info("stage %s done in %.1fs: in=%d out=%d rejected=%s", name, summary.seconds, summary.items_in,
              summary.items_out, dict(summary.rejected))

@@ -34,7 +34,7 @@ STYLE = {
 
 # ------------------------------------------------------------------------------ result files
 
-FILE_FIELDS = ("model", "benchmark", "experiment", "settings_hash")
+FILE_FIELDS = ("model", "benchmark", "experiment", "settings_hash", "weights_of")
 
 
 def tidy_frame(metric_files: list[str | Path], extra: list[dict] | None = None) -> pd.DataFrame:
@@ -386,6 +386,18 @@ def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
     wide = wide.sort_values(["benchmark", "group", "_order"]).drop(columns="_order").reset_index(drop=True)
     metrics = [m for m in HEADLINE_METRICS if m in wide.columns]
     return wide[["benchmark", "group", "model"] + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]]
+
+
+def carried_forward_note(frame: pd.DataFrame) -> str:
+    """A sentence naming every model that kept its starting weights because its stage got no data."""
+    if "weights_of" not in frame.columns:
+        return ""
+    carried = frame.dropna(subset=["weights_of"]).drop_duplicates("model")
+    if carried.empty:
+        return ""
+    parts = [f"{row.model} = {Path(row.weights_of).name}" for row in carried.itertuples()]
+    return (" Trained on nothing (its stage kept no data), so holding the weights it started from: "
+            + "; ".join(parts) + ".")
 
 
 def primary_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from judgeflow import (data, domains, downstream, instructions, judging, launch, loaders, metrics, models, report,
-                       templates)
+from judgeflow import (critiques, data, domains, downstream, instructions, judging, launch, loaders, metrics, models,
+                       report, templates)
 from judgeflow import items as items_mod
 from judgeflow.config import config_hash
 from judgeflow.generation import SamplingParams, make_backend
@@ -169,7 +169,7 @@ def _split(items_path: str, split: str) -> list[dict]:
     return [item for item in read_jsonl(items_path) if item["split"] == split]
 
 
-def annotate(config: dict, items_path: str, teacher_dir: str, judgments_out: str, sft_out: str, pool_out: str,
+def annotate(config: dict, items_path: str, teacher_dir: str | None, judgments_out: str, sft_out: str, pool_out: str,
              summary: str, log_path: str, threads: int) -> None:
     """Teacher judgments of the seed items in every order (samples_per_order each); items correct in every
     order -> SFT set (balanced by label and length, capped, mixed with chat data), the rest -> DPO pool."""
@@ -178,10 +178,16 @@ def annotate(config: dict, items_path: str, teacher_dir: str, judgments_out: str
         all_items = read_jsonl(items_path)
         items = [i for i in all_items if i["split"] == "seed"]
         prompts = judging.prompts_for(items, config["judge"]["templates"], config["seed"])
-        params = SamplingParams.from_config(tcfg["sampling"], n=tcfg["samples_per_order"], seed=config["seed"])
-        judgments = judging.sample_judgments(make_backend(teacher_dir, config["generation"]), prompts, params,
-                                             config["judge"]["verdict_cue"], tcfg["model"])
+        no_critique = {}
+        if tcfg["critiques"] == "programmatic":
+            judgments, no_critique = critiques.teacher_judgments(items, prompts)
+        else:
+            params = SamplingParams.from_config(tcfg["sampling"], n=tcfg["samples_per_order"], seed=config["seed"])
+            judgments = judging.sample_judgments(make_backend(teacher_dir, config["generation"]), prompts, params,
+                                                 config["judge"]["verdict_cue"], tcfg["model"])
         sft, pool, reasons = judging.split_teacher_judgments(items, judgments, config["seed"])
+        if tcfg["critiques"] == "programmatic":  # why the programmatic teacher wrote nothing for a pool item
+            reasons = Counter(no_critique.get(i["id"], "no_judgment") for i in pool)
         by_id = {i["id"]: i for i in items}
         sft, dropped = judging.balance_sft_items(by_id, sft, tcfg["balance_labels"], tcfg["balance_length"],
                                                  config["seed"])
@@ -227,11 +233,22 @@ def train_sft(config: dict, examples_paths: list[str], init_dir: str, out_dir: s
         examples, capped = cap_sft_examples(examples, max_examples, config["seed"])
         if capped:
             s.reject("max_sft_examples", capped)
+        if not examples:
+            _carry_forward(s, init_dir, out_dir, "no training examples: the stage before kept none")
+            return
         result = launch.run_training("sft", dict(init_dir=init_dir, examples=examples, out_dir=out_dir, tcfg=tcfg,
                                                  seed=config["seed"], shuffle=shuffle),
                                      num_processes=max(1, gpus), accelerate_config=accelerate_config)
         s.items_in = s.items_out = len(examples)
         s.extra.update(init_model=init_dir, **result)
+
+
+def _carry_forward(s, init_dir: str, out_dir: str, reason: str) -> None:
+    """A trained stage with nothing to train on keeps its starting weights (recorded in the summary, the
+    model folder, and from there in the evaluation and the report) instead of failing the run."""
+    record = models.carry_forward(init_dir, out_dir, reason)
+    s.items_in = s.items_out = 0
+    s.extra.update(init_model=init_dir, carried_forward=True, steps=0, **record)
 
 
 def sample_for_training(config: dict, items: list[dict], model_dir: str, samples_per_item: int, sampling: dict,
@@ -271,6 +288,10 @@ def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summar
         dcfg = dcfg[part]
     with stage(stage_name, config, summary, log_path, threads) as s:
         rows = read_jsonl(pairs_path)
+        if not rows:
+            _carry_forward(s, init_dir, out_dir, "no preference pairs: no item had both a correct and an "
+                           "incorrect sampled judgment")
+            return
         result = launch.run_training("dpo", dict(init_dir=init_dir, pairs=rows, out_dir=out_dir,
                                                  tcfg=dcfg["training"], beta=dcfg["beta"],
                                                  nll_weight=dcfg["nll_weight"], seed=config["seed"]),
@@ -329,7 +350,8 @@ def evaluate(config: dict, model: str, benchmark: str, heldout: bool, items_path
         s.items_in = len(items)
         s.items_out = write_jsonl(judgments_out, judgments)
         result = metrics.task_metrics(judgments, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
-        result.update(model=model, benchmark=benchmark, model_dir=model_dir, experiment=config["experiment"],
+        result.update(model=model, benchmark=benchmark, model_dir=model_dir, weights_of=models.carried_from(model_dir),
+                      experiment=config["experiment"],
                       settings_hash=config_hash(config), judgment_stats=_judgment_stats(judgments))
         write_json(metrics_out, result)
         s.extra.update(model=model, benchmark=benchmark)
@@ -544,12 +566,67 @@ def report_table(config: dict, metric_files: list[str], config_snapshot: str, cs
         metrics_shown = [m for m in report.HEADLINE_METRICS if m in table.columns]
         caption = (f"Judge metrics per benchmark, task and training stage; experiment {config['experiment']}, "
                    f"config {full_hash}. Pairwise items are judged in both orders; parse errors count as wrong "
-                   f"(rewardbench_score counts them 0.5). Brackets: {confidence:.0%} item-level bootstrap intervals.")
+                   f"(rewardbench_score counts them 0.5). Brackets: {confidence:.0%} item-level bootstrap intervals."
+                   + report.carried_forward_note(frame))
         report.write_tables(table, metrics_shown, ["benchmark", "group", "model"], None, md_out, tex_out, caption,
                             label="tab:metrics")
         frame.to_csv(csv_out, index=False)
         s.items_in, s.items_out = len(metric_files), len(frame)
         s.extra.update(config_hash=full_hash, rows=len(table))
+
+
+def comparison_rows(judgments: list[dict], base: list[dict], ecfg: dict, seed: int) -> list[dict]:
+    """metrics.paired_comparison of one judge against the base model, over all items and within each origin
+    of the judged responses (judging.origin_of: reference vs injected vs model-sampled)."""
+    rows = [{**row, "origin": "all"} for row in
+            metrics.paired_comparison(judgments, base, ecfg["bootstrap_samples"], ecfg["confidence"], seed)]
+    origins = sorted({str(j.get("origin")) for j in base if j.get("origin")})
+    for origin in origins if len(origins) > 1 else []:
+        mine = [j for j in judgments if str(j.get("origin")) == origin]
+        theirs = [j for j in base if str(j.get("origin")) == origin]
+        rows += [{**row, "origin": origin} for row in
+                 metrics.paired_comparison(mine, theirs, ecfg["bootstrap_samples"], ecfg["confidence"], seed)]
+    return rows
+
+
+def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                 tex_out: str, summary: str, log_path: str) -> None:
+    """Every model against the base model on the same items (paired bootstrap), beside the baselines that
+    read no content (best constant answer, pick the shorter response): a gain a shortcut also gets is no gain."""
+    import pandas as pd
+
+    ecfg = config["evaluation"]
+    with stage("report_delta", config, summary, log_path) as s:
+        by_benchmark: dict[str, dict[str, list[dict]]] = {}
+        for path in judgment_files:
+            rows = read_jsonl(path)
+            benchmark, model = Path(path).parent.name, Path(path).parent.parent.name
+            by_benchmark.setdefault(benchmark, {})[model] = rows
+        out = []
+        for benchmark, models in by_benchmark.items():
+            if "base" not in models:
+                raise ValueError(f"report_delta: no base-model judgments for benchmark {benchmark}")
+            base = models["base"]
+            judges = {**{f"baseline:{k}": v for k, v in metrics.baseline_judgments(base).items()},
+                      **{m: v for m, v in models.items() if m != "base"}}
+            for model, rows in judges.items():
+                out += [{"benchmark": benchmark, "model": model, **row}
+                        for row in comparison_rows(rows, base, ecfg, config["seed"])
+                        if model != "baseline:shorter" or row["task_type"] == "pairwise"]
+        frame = pd.DataFrame(out)
+        frame["_order"] = frame["model"].map(lambda m: (-1, 0) if m.startswith("baseline:") else report.model_order(m))
+        frame = frame.sort_values(["benchmark", "task_type", "metric", "origin", "_order"], kind="stable")
+        frame = frame.drop(columns="_order").reset_index(drop=True)
+        full_hash = read_json(config_snapshot)["config_hash"]
+        caption = (f"Each model against the base model on the same items: value, the base model's value and the "
+                   f"difference, with {ecfg['confidence']:.0%} {metrics.PAIRED_NOTE}. baseline:constant answers each "
+                   f"task's most frequent gold verdict (pairwise: always A); baseline:shorter picks the shorter "
+                   f"response. origin: where the judged responses came from (all, or one origin). "
+                   f"Experiment {config['experiment']}, config {full_hash}.")
+        report.write_tables(frame, ["value", "reference_value", "delta"],
+                            ["benchmark", "task_type", "metric", "origin", "model", "items"], csv_out, md_out, tex_out,
+                            caption, label="tab:delta_vs_base", labels={"reference_value": "base"})
+        s.items_in, s.items_out = len(judgment_files), len(frame)
 
 
 def report_figure(config: dict, csv_path: str, config_snapshot: str, png_out: str, summary: str,

@@ -12,6 +12,7 @@ import math
 import shutil
 from pathlib import Path
 
+from judgeflow.hardware import resolutions
 from judgeflow.models import load_causal_lm, save_model
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ def _peft_config(lora: dict):
 
 
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
+    from judgeflow.hardware import resolve_precision
+
+    precision = resolve_precision(tcfg.get("precision", "float32"))
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
     checkpoint_steps = tcfg.get("checkpoint_steps", 0)
     checkpointing = {"save_strategy": "steps", "save_steps": checkpoint_steps, "save_total_limit": 2} \
@@ -45,7 +49,7 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         weight_decay=tcfg.get("weight_decay", 0.0),
         max_length=tcfg["max_length"], logging_steps=1, report_to=[], seed=seed, data_seed=seed,
         **checkpointing,
-        bf16=tcfg.get("precision", "float32") == "bfloat16", fp16=False, use_cpu=not _cuda(),
+        bf16=precision.dtype == "bfloat16", fp16=False, use_cpu=not _cuda(),
         dataloader_num_workers=0, disable_tqdm=False,
         # the curriculum keeps the order it was given; everything else is shuffled with the seed
         train_sampling_strategy="random" if shuffle else "sequential",
@@ -92,7 +96,8 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
             "steps": trainer.state.global_step, "resumed_from": resumed_from, "adapter_only": adapter_only,
             "first_loss": history[0]["loss"] if history else None,
             "last_loss": history[-1]["loss"] if history else None,
-            "train_tokens_per_second": _throughput(trainer), "log_history": trainer.state.log_history}
+            "train_tokens_per_second": _throughput(trainer), "precision": resolutions()[-1:],
+            "log_history": trainer.state.log_history}
 
 
 def _throughput(trainer) -> float | None:

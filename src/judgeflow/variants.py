@@ -23,7 +23,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "generate_responses": (("seed", "generate", "generation"), ("ingest",)),
     "build_items": (("seed", "data", "generate", "judge.templates", "rollout.rounds", "evaluation.benchmarks"),
                     ("ingest", "generate_responses")),
-    "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.samples_per_order", "teacher.sampling",
+    "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.critiques", "teacher.samples_per_order", "teacher.sampling",
                   "teacher.balance_labels", "teacher.balance_length", "teacher.chat_share"), ("build_items",)),
     "train_sft": (("seed", "base_model", "sft", "teacher.max_sft_examples"), ("annotate",)),
     "dpo_sample": (("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling", "dpo.init",

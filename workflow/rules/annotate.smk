@@ -1,7 +1,7 @@
 rule annotate:
     input:
         judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
-        teacher=lambda w: base_model_dir(vcfg(w.variant)["teacher"]["model"]),
+        teacher=lambda w: [] if programmatic_teacher(w.variant) else base_model_dir(vcfg(w.variant)["teacher"]["model"]),
     output:
         judgments=f"{RESULTS}/{{variant}}/annotate/judgments.jsonl",
         sft=f"{RESULTS}/{{variant}}/annotate/sft.jsonl",
@@ -10,7 +10,7 @@ rule annotate:
     params:
         cfg=settings("annotate"),
     resources:
-        gpu=lambda w: 0 if config["models"][vcfg(w.variant)["teacher"]["model"]]["source"] == "openai" else SAMPLING["gpu"],
+        gpu=lambda w: 0 if programmatic_teacher(w.variant) or config["models"][vcfg(w.variant)["teacher"]["model"]]["source"] == "openai" else SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
     log:

@@ -86,6 +86,11 @@ def dpo_init_dir(variant):
     return model_dir(variant, "sft" if vcfg(variant)["dpo"]["init"] == "sft" else "base")
 
 
+def programmatic_teacher(variant):
+    """Critiques written from the known truth (teacher.critiques: programmatic): no teacher model is loaded."""
+    return vcfg(variant)["teacher"]["critiques"] == "programmatic"
+
+
 def policy_dir(variant, policy):
     """The downstream policy before (base) or after DPO on its judge's tournament picks (dpo)."""
     if policy == "base":
@@ -108,8 +113,20 @@ def rollout_init(variant, round_index):
     return model_dir(variant, start)
 
 
+def evaluated_model(variant, model):
+    """The model whose evaluation stands for `model`: a stage skipped by config (teacher.max_sft_examples 0,
+    dpo.max_pairs 0) holds the weights it would have started from, so it shares their evaluation."""
+    cfg = vcfg(variant)
+    if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
+        return "base"
+    if model == "dpo" and cfg["dpo"]["max_pairs"] == 0:
+        return evaluated_model(variant, "sft" if cfg["dpo"]["init"] == "sft" else "base")
+    return model
+
+
 def eval_dir(variant, model, benchmark):
     """Evaluation outputs of one model of a variant on one benchmark."""
+    model = evaluated_model(variant, model)
     return f"{run_dir(variant, model_stage(model), 'evaluate')}/eval/{model}/{benchmark}"
 
 
@@ -121,12 +138,19 @@ def benchmark_items(variant, benchmark):
 
 def main_metrics():
     """Every model of the main run on every benchmark."""
-    return [f"{eval_dir(MAIN, model, benchmark)}/metrics.json"
-            for model in stage_models(config) for benchmark in BENCHMARKS]
+    files = [f"{eval_dir(MAIN, model, benchmark)}/metrics.json"
+             for model in stage_models(config) for benchmark in BENCHMARKS]
+    return list(dict.fromkeys(files))  # a skipped stage shares its start model's evaluation
+
+
+def main_judgments():
+    """The judgment files behind main_metrics (beside each metrics.json)."""
+    return [path.replace("/metrics.json", "/judgments.jsonl") for path in main_metrics()]
 
 
 def report_outputs():
-    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
+    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf") + multiext(
+        f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")
 
 
 def ablation_cells(name):

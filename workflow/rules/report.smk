@@ -45,6 +45,30 @@ rule report_table:
         "../scripts/report_table.py"
 
 
+rule report_delta:
+    # every model against the base model on the same items (paired bootstrap), beside shortcut baselines
+    input:
+        judgments=main_judgments(),
+        config=rules.config_snapshot.output[0],
+    output:
+        csv=f"{RESULTS}/report/delta_vs_base.csv",
+        md=f"{RESULTS}/report/delta_vs_base.md",
+        tex=f"{RESULTS}/report/delta_vs_base.tex",
+        summary=f"{RESULTS}/report/delta_vs_base.summary.json",
+    params:
+        cfg=lambda w: select(config, "seed", "evaluation.confidence", "evaluation.bootstrap_samples"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/report_delta.log",
+    conda:
+        ENV
+    script:
+        "../scripts/report_delta.py"
+
+
 rule report_figure:
     input:
         csv=rules.report_table.output.csv,

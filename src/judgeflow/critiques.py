@@ -1,0 +1,187 @@
+"""A programmatic critique teacher for verifiable math items (`teacher.critiques: programmatic`).
+
+A near-random model teacher makes SFT a lottery: its critique carries no evidence for its verdict. For math
+items the evidence can be written from the known truth instead, in a form that makes the verdict a local
+step the judge can learn (the CPU probes in docs/learning.md):
+
+  ref_verification       copy the response's final answer and the reference, say whether they match
+  step_level             recompute each step's arithmetic in order, stop at the first wrong one
+  ref_free_verification  recompute the response's arithmetic; right everywhere -> yes, first wrong -> no
+  single_rating          the same check; 5 when every line is right, 1 at the first wrong one
+  pairwise               the same check for Response A, then for Response B; the one without an error wins
+
+Each critique ends with "Verdict: [[x]]" (the same text the verdict cue completes), and it is written only
+when what it shows decides the gold label: a wrong response whose arithmetic is all right (a wrong plan, not a
+slip) gets no critique, because nothing the critique could show explains its verdict. Such items, and items of
+other domains, get a reason instead and go to the DPO pool. The critique is a teacher, recorded as such
+(model "programmatic"); DPO and rollout rounds then improve on the model's own judgments.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from fractions import Fraction
+
+from judgeflow.data import extract_answer, normalize_number
+from judgeflow.verdicts import format_verdict, parse_verdict
+
+TEACHER = "programmatic"
+# "a op b = c" with optional further operations on the left ("3 + 4 * 2 = 11"); numbers may carry commas
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_EQUATION = re.compile(rf"(?<![\w.])(-?{_NUM}(?:\s*[-+*/×÷x]\s*\(?-?{_NUM}\)?)+)\s*=\s*(-?{_NUM})(?![\w.])")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+class NoCritique(ValueError):
+    """The item cannot get a programmatic critique; the message is the reason (counted in the summary)."""
+
+
+def _value(node) -> Fraction:
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _value(node.left), _value(node.right)
+        if isinstance(node.op, ast.Div) and right == 0:
+            raise ZeroDivisionError
+        return _OPS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_value(node.operand)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return Fraction(str(node.value))
+    raise ValueError("not arithmetic")
+
+
+def evaluate(expression: str) -> Fraction | None:
+    """The exact value of a plain arithmetic expression (digits, + - * / × ÷ x, parentheses), else None."""
+    cleaned = expression.replace(",", "").replace("×", "*").replace("÷", "/").replace("x", "*")
+    try:
+        return _value(ast.parse(cleaned, mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+
+
+def _show(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else format(float(value), "g")
+
+
+def equations(text: str) -> list[tuple[str, str, Fraction]]:
+    """Every 'expression = result' in the text, in order: (expression as written, result as written, true value)."""
+    found = []
+    for match in _EQUATION.finditer(text):
+        expression, stated = match.group(1).strip(), match.group(2)
+        value = evaluate(expression)
+        if value is not None:
+            found.append((expression, stated, value))
+    return found
+
+
+def check_line(expression: str, stated: str, value: Fraction) -> tuple[str, bool]:
+    """'16 + 12 = 28, right' or '28 + 14 = 43, wrong (28 + 14 = 42)'."""
+    written = normalize_number(stated)
+    right = written is not None and Fraction(written) == value
+    text = f"{expression} = {stated}, right" if right else f"{expression} = {stated}, wrong ({expression} = {_show(value)})"
+    return text, right
+
+
+def arithmetic_check(text: str) -> tuple[list[str], bool]:
+    """Recompute every equation of a response, stopping at the first wrong one: (lines, all right)."""
+    found = equations(text)
+    if not found:
+        raise NoCritique("no_checkable_arithmetic")
+    lines = []
+    for expression, stated, value in found:
+        line, right = check_line(expression, stated, value)
+        lines.append(line)
+        if not right:
+            return lines, False
+    return lines, True
+
+
+def _step_level(prompt: dict, item: dict) -> tuple[str, object]:
+    lines, first_wrong = [], 0
+    for number, step in enumerate(item["steps"], start=1):
+        found = equations(step)
+        if not found:
+            raise NoCritique("no_checkable_arithmetic")
+        checks = [check_line(*eq) for eq in found]
+        wrong = [text for text, right in checks if not right]
+        lines.append(f"Step {number}: {wrong[0] if wrong else checks[-1][0]}.")
+        if wrong:
+            first_wrong = number
+            break
+    lines.append(f"The first wrong step is step {first_wrong}." if first_wrong else "Every step is right.")
+    return "\n".join(lines), first_wrong
+
+
+def _verification(prompt: dict, item: dict) -> tuple[str, object]:
+    lines, right = arithmetic_check(item["response"])
+    verdict = "yes" if right else "no"
+    if prompt["task_type"] == "single_rating":
+        low, high = item["scale"]
+        verdict = high if right else low
+    summary = "The response has no arithmetic error." if right else "The response has an arithmetic error."
+    return "Checking the arithmetic: " + "; ".join(lines) + ".\n" + summary, verdict
+
+
+def _reference(prompt: dict, item: dict) -> tuple[str, object]:
+    extracted, _ = extract_answer(item["response"])
+    reference = normalize_number(str(item["reference"]))
+    if reference is None:
+        raise NoCritique("reference_not_a_number")
+    same = extracted is not None and Fraction(extracted) == Fraction(reference)
+    return (f"Final answer in the response: {extracted if extracted is not None else 'none'}. Reference answer: "
+            f"{reference}. They {'match' if same else 'differ'}."), "yes" if same else "no"
+
+
+def _pairwise(prompt: dict, item: dict) -> tuple[str, object]:
+    chosen_first = prompt["label"] == "A"
+    texts = {"A": item["chosen"] if chosen_first else item["rejected"],
+             "B": item["rejected"] if chosen_first else item["chosen"]}
+    results = {side: arithmetic_check(text) for side, text in texts.items()}
+    if results["A"][1] == results["B"][1]:
+        raise NoCritique("error_not_visible_in_arithmetic")
+    lines = [f"Response {side}: " + "; ".join(results[side][0]) + "." for side in ("A", "B")]
+    winner, loser = ("A", "B") if results["A"][1] else ("B", "A")
+    lines.append(f"Response {winner} has no arithmetic error; Response {loser} has one.")
+    return "\n".join(lines), winner
+
+
+_WRITERS = {"step_level": _step_level, "ref_verification": _reference, "ref_free_verification": _verification,
+            "single_rating": _verification, "pairwise": _pairwise}
+
+
+def critique(prompt: dict, item: dict) -> str:
+    """The critique and verdict for one rendered prompt of a math item; raises NoCritique with the reason when
+    none can be written or when what it shows does not decide the gold label."""
+    if item.get("domain", "math") != "math":
+        raise NoCritique(f"no_programmatic_critique_for_{item.get('domain')}")
+    if prompt["protocol"] != "critique":
+        body = ""
+        verdict = prompt["label"]
+    else:
+        body, verdict = _WRITERS[prompt["task_type"]](prompt, item)
+    tag = format_verdict(prompt["task_type"], verdict)
+    text = f"{body}\nVerdict: {tag}" if body else tag
+    parsed = parse_verdict(text, prompt["task_type"], **prompt["verdict_args"])
+    if parsed.error or parsed.verdict != prompt["label"]:
+        raise NoCritique("critique_disagrees_with_label")
+    return text
+
+
+def teacher_judgments(items: list[dict], prompts: list[dict]) -> tuple[list[dict], dict[str, str]]:
+    """One programmatic judgment per prompt that can have one, in sample_judgments' record format; and per
+    item without one (in some order), the reason."""
+    by_id = {item["id"]: item for item in items}
+    judgments, reasons = [], {}
+    passed = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
+              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
+    for prompt in prompts:
+        try:
+            text = critique(prompt, by_id[prompt["item_id"]])
+        except NoCritique as why:
+            reasons.setdefault(prompt["item_id"], str(why))
+            continue
+        judgments.append({**{key: prompt[key] for key in passed if key in prompt}, "sample": 0, "model": TEACHER,
+                          "text": text, "verdict": prompt["label"], "parse_error": None, "correct": True,
+                          "num_tokens": 0, "cue_used": False})
+    return judgments, reasons
