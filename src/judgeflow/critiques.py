@@ -25,6 +25,7 @@ import re
 from fractions import Fraction
 
 from judgeflow.data import extract_answer, normalize_number
+from judgeflow.judging import PROMPT_FIELDS
 from judgeflow.verdicts import format_verdict, parse_verdict
 
 TEACHER = "programmatic"
@@ -173,15 +174,13 @@ def teacher_judgments(items: list[dict], prompts: list[dict]) -> tuple[list[dict
     item without one (in some order), the reason."""
     by_id = {item["id"]: item for item in items}
     judgments, reasons = [], {}
-    passed = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
-              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
     for prompt in prompts:
         try:
             text = critique(prompt, by_id[prompt["item_id"]])
         except NoCritique as why:
             reasons.setdefault(prompt["item_id"], str(why))
             continue
-        judgments.append({**{key: prompt[key] for key in passed if key in prompt}, "sample": 0, "model": TEACHER,
+        judgments.append({**{key: prompt[key] for key in PROMPT_FIELDS if key in prompt}, "sample": 0, "model": TEACHER,
                           "text": text, "verdict": prompt["label"], "parse_error": None, "correct": True,
                           "num_tokens": 0, "cue_used": False})
     return judgments, reasons

@@ -10,6 +10,9 @@ from judgeflow.templates import item_task_type, judge_prompt, pick_template
 from judgeflow.verdicts import format_verdict, is_correct, parse_verdict
 
 ORDERS = ("original", "swapped")
+# what a judgment record carries over from its prompt (the metrics break results down by these)
+PROMPT_FIELDS = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
+                 "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
 
 
 def orders_for(item: dict) -> tuple[str, ...]:
@@ -88,13 +91,11 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
                 tokens[key] += comps[0].num_tokens
     cued = set(cued)
     judgments = []
-    passed = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
-              "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
     for i, prompt in enumerate(prompts):
         for k in range(params.n):
             parsed = parse(i, texts[(i, k)])
             judgments.append({
-                **{key: prompt[key] for key in passed if key in prompt}, "sample": k, "model": model,
+                **{key: prompt[key] for key in PROMPT_FIELDS if key in prompt}, "sample": k, "model": model,
                 "text": texts[(i, k)], "verdict": parsed.verdict, "parse_error": parsed.error,
                 "correct": is_correct(prompt["task_type"], parsed.verdict, prompt["label"]),
                 "num_tokens": tokens[(i, k)], "cue_used": (i, k) in cued,

@@ -465,3 +465,51 @@ def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str
     data = frame[frame["group"] == group]
     return heatmap(data, out, row=keys[0], col=keys[1], title=f"{title} ({group})", xlabel=keys[1],
                    ylabel=keys[0], colorbar_label=spec["metric"], style=style)
+
+
+# ------------------------------------------------------------------------------------ training curves
+
+TRAINING_CURVES = {"loss": "training loss", "rewards/accuracies": "DPO reward accuracy",
+                   "rewards/margins": "DPO reward margin"}
+
+
+def training_frame(summaries: dict[str, dict]) -> pd.DataFrame:
+    """One row per (trained model, logged step, TRAINING_CURVES metric) from the trainers' log histories kept in
+    the models' summary.json; a carried-forward stage (no training) has none."""
+    rows = []
+    for model, summary in summaries.items():
+        for entry in summary.get("log_history") or []:
+            if "step" not in entry:
+                continue
+            rows += [{"model": model, "step": entry["step"], "metric": metric, "value": entry[metric]}
+                     for metric in TRAINING_CURVES if metric in entry]
+    return pd.DataFrame(rows, columns=["model", "step", "metric", "value"])
+
+
+def training_curves(frame: pd.DataFrame, out: str | Path, title: str, style: dict | None = None):
+    """A panel per TRAINING_CURVES metric that was logged, a line per trained model, over optimizer steps."""
+    style = figure_style(style)
+    metrics = [m for m in TRAINING_CURVES if m in set(frame["metric"])]
+    if not metrics:
+        raise ValueError(f"plot '{title}': no logged training step to draw")
+    with _styled(style):
+        from matplotlib.figure import Figure
+
+        width = style["figure_width"]
+        fig = Figure(figsize=(width, width * style["aspect"] * 0.55 * len(metrics)), dpi=style["dpi"])
+        axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+        models = sorted(frame["model"].unique(), key=model_order)  # one colour per model in every panel
+        for ax, metric in zip(axes, metrics):
+            part = frame[frame["metric"] == metric]
+            for number, model in enumerate(models):
+                series = part[part["model"] == model].sort_values("step")
+                if series.empty:
+                    continue
+                ax.plot(series["step"], series["value"], marker=".", label=model,
+                        color=style["palette"][number % len(style["palette"])])
+            ax.set_ylabel(TRAINING_CURVES[metric])
+            ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        axes[-1].set_xlabel("optimizer step")
+        axes[0].set_title(title)
+        _save(fig, out, style)
+    return fig

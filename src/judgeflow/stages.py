@@ -629,6 +629,38 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
         s.items_in, s.items_out = len(judgment_files), len(frame)
 
 
+def report_training(config: dict, summaries: list[str], config_snapshot: str, csv_out: str, md_out: str,
+                    png_out: str, summary: str, log_path: str) -> None:
+    """Training curves of every trained model (loss per step; DPO reward accuracy and margin) and a cost table
+    per trained stage: steps, seconds, tokens, tokens/s, precision, whether the weights were carried forward."""
+    import pandas as pd
+
+    with stage("report_training", config, summary, log_path) as s:
+        loaded = {Path(path).name.removesuffix(".summary.json"): read_json(path) for path in summaries}
+        frame = report.training_frame(loaded)
+        frame.to_csv(csv_out, index=False)
+        costs = []
+        for model, data in loaded.items():
+            seen = [e["num_input_tokens_seen"] for e in data.get("log_history") or [] if "num_input_tokens_seen" in e]
+            precision = (data.get("precision") or [{}])[-1]
+            costs.append({"model": model, "stage": data["stage"], "examples": data["items_in"],
+                          "steps": data.get("steps", 0), "seconds": data["seconds"],
+                          "tokens": max(seen) if seen else 0, "tokens_per_second": data.get("train_tokens_per_second"),
+                          "precision": precision.get("dtype"), "carried_forward": bool(data.get("carried_forward")),
+                          "first_loss": data.get("first_loss"), "last_loss": data.get("last_loss")})
+        table = pd.DataFrame(costs)
+        full_hash = read_json(config_snapshot)["config_hash"]
+        Path(md_out).write_text(report.to_markdown(table, f"Trained stages of experiment {config['experiment']} "
+                                                          f"(config {full_hash}): cost and loss."), encoding="utf-8")
+        if not frame.empty:
+            report.training_curves(frame, _stem(png_out), f"{config['experiment']} (config {full_hash}): training",
+                                   style=config["report"]["style"])
+        else:  # nothing was trained (every stage skipped or carried forward): say so in the figure file
+            report.training_curves(pd.DataFrame([{"model": "none", "step": 0, "metric": "loss", "value": 0.0}]),
+                                   _stem(png_out), "no stage was trained", style=config["report"]["style"])
+        s.items_in, s.items_out = len(summaries), len(frame)
+
+
 def report_figure(config: dict, csv_path: str, config_snapshot: str, png_out: str, summary: str,
                   log_path: str) -> None:
     """Each task's primary metric per model on each benchmark, drawn from the report CSV only."""

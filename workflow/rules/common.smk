@@ -145,12 +145,20 @@ def main_metrics():
 
 def main_judgments():
     """The judgment files behind main_metrics (beside each metrics.json)."""
-    return [path.replace("/metrics.json", "/judgments.jsonl") for path in main_metrics()]
+    return [str(Path(path).with_name("judgments.jsonl")) for path in main_metrics()]
+
+
+def main_training_summaries():
+    """The summary.json of every model the main run trains (a stage skipped by config trains nothing)."""
+    return [f"{model_dir(MAIN, model)}.summary.json" for model in stage_models(config)[1:]
+            if evaluated_model(MAIN, model) == model]
 
 
 def report_outputs():
-    return multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf") + multiext(
-        f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")
+    return (multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
+            + multiext(f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")
+            + multiext(f"{RESULTS}/report/training_curves", ".csv", ".png", ".pdf")
+            + [f"{RESULTS}/report/training_costs.md"])
 
 
 def ablation_cells(name):

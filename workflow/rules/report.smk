@@ -69,6 +69,31 @@ rule report_delta:
         "../scripts/report_delta.py"
 
 
+rule report_training:
+    # loss per step of every trained model (DPO: reward accuracy and margin too) and each stage's cost
+    input:
+        summaries=main_training_summaries(),
+        config=rules.config_snapshot.output[0],
+    output:
+        csv=f"{RESULTS}/report/training_curves.csv",
+        md=f"{RESULTS}/report/training_costs.md",
+        png=f"{RESULTS}/report/training_curves.png",
+        pdf=f"{RESULTS}/report/training_curves.pdf",
+        summary=f"{RESULTS}/report/training.summary.json",
+    params:
+        cfg=lambda w: select(config, "report"),
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    log:
+        f"{LOGS}/report_training.log",
+    conda:
+        ENV
+    script:
+        "../scripts/report_training.py"
+
+
 rule report_figure:
     input:
         csv=rules.report_table.output.csv,

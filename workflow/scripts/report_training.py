@@ -1,0 +1,6 @@
+from judgeflow.config import as_plain
+from judgeflow.stages import report_training
+
+sm = snakemake  # noqa: F821
+report_training(as_plain(sm.params.cfg), list(sm.input.summaries), sm.input.config, sm.output.csv, sm.output.md,
+                sm.output.png, sm.output.summary, sm.log[0])
