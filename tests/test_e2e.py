@@ -178,6 +178,12 @@ def test_report_and_every_ablation_figure(run_dir, cfg):
     table = (report / "metrics.md").read_text()
     assert all(f"| {m} |" in table for m in ("base", "sft", "dpo", "round_2"))
     assert "\\begin{tabular}" in (report / "metrics.tex").read_text()
+    delta = (report / "delta_vs_base.csv").read_text()
+    assert all(f",{m}," in delta for m in ("baseline:constant", "baseline:shorter", "sft", "dpo", "round_1"))
+    with Image.open(report / "training_curves.png") as image:
+        image.verify()
+    costs = (report / "training_costs.md").read_text()
+    assert all(f"| {m} |" in costs for m in ("sft", "dpo", "round_1", "round_2"))
     for name in cfg["ablations"]:
         stem = run_dir / "results/test/figures" / name
         for ext in (".csv", ".md", ".tex", ".pdf"):
@@ -236,15 +242,15 @@ def test_style_change_reruns_only_figures(run_dir):
     style.write_text(yaml.safe_dump({"report": {"style": {"dpi": 72}}}))
     plan = _snakemake(run_dir, *TARGETS, "-n", configfiles=("config/test.yaml", str(style)))
     planned = set(re.findall(r"^(\w+)\s+\d+$", plan, re.M)) - {"total"}
-    assert planned == {"report_figure", "ablation_figure", "downstream_figure", "policy_figure", "figures",
-                       "all"}, plan[-3000:]
+    assert planned == {"report_figure", "report_training", "ablation_figure", "downstream_figure", "policy_figure",
+                       "figures", "all"}, plan[-3000:]
 
 
 def test_deleting_the_report_reruns_only_the_report_and_html_report(run_dir):
     shutil.rmtree(run_dir / "results/test/report")
     log = _snakemake(run_dir, *TARGETS)
     ran = set(re.findall(r"^localrule (\w+):", log, re.M)) | set(re.findall(r"^rule (\w+):", log, re.M))
-    assert ran - {"all", "figures"} == {"report_table", "report_figure"}, log[-3000:]
+    assert ran - {"all", "figures"} == {"report_table", "report_figure", "report_delta", "report_training"}, log[-3000:]
     assert "Nothing to be done" in _snakemake(run_dir, *TARGETS)
     html = run_dir / "report.html"
     _snakemake(run_dir, *TARGETS, "--report", str(html))

@@ -545,3 +545,44 @@ def test_figure_from_a_result_file(tmp_path):
     low, high = wide.loc[0, "accuracy_ci_low"], wide.loc[0, "accuracy_ci_high"]
     assert cells.loc[0, "accuracy"] == report.ci_cell(0.5, low, high) == f"0.500 [{low:.3f}, {high:.3f}]"
     assert cells.loc[3, "accuracy"] == "n/a"  # single_rating reports exact_agreement, not accuracy
+
+
+def _pair_judgments(verdicts, flags):
+    """Pairwise judgments of items i (both orders) with verdicts[i] = (original, swapped)."""
+    out = []
+    for i, ((first, second), (shorter, longer)) in enumerate(zip(verdicts, flags)):
+        for order, label, verdict in (("original", "A", first), ("swapped", "B", second)):
+            out.append({"item_id": i, "order": order, "label": label, "verdict": verdict, "parse_error": None,
+                        "correct": verdict == label, "task_type": "pairwise", "chosen_first": label == "A",
+                        "chosen_shorter": shorter, "chosen_longer": longer})
+    return out
+
+
+def test_shortcut_baselines_read_no_content():
+    from judgeflow.metrics import baseline_judgments
+
+    flags = [(True, False), (False, False), (False, True)]  # chosen shorter, equally long, chosen longer
+    base = _pair_judgments([("B", "A")] * 3, flags)
+    got = baseline_judgments(base)
+    assert [j["verdict"] for j in got["constant"]] == ["A"] * 6
+    # shorter: the chosen side where it is shorter, A on a tie (position, not content), the rejected where longer
+    assert [j["verdict"] for j in got["shorter"]] == ["A", "B", "A", "A", "B", "A"]
+    assert [j["correct"] for j in got["shorter"]] == [True, True, True, False, False, False]
+    legacy = [{k: v for k, v in j.items() if k != "chosen_shorter"} for j in base]
+    assert set(baseline_judgments(legacy)) == {"constant"}, "no length baseline without both length flags"
+
+
+def test_paired_comparison_resamples_the_same_items():
+    from judgeflow.metrics import paired_comparison
+
+    flags = [(False, False)] * 4
+    judge = _pair_judgments([("A", "B"), ("A", "B"), ("A", "B"), ("A", "A")], flags)  # 3.5 of 4 right
+    base = _pair_judgments([("A", "A")] * 4, flags)                                      # always A: 0.5
+    rows = {row["metric"]: row for row in paired_comparison(judge, base, 500, 0.95, 0)}
+    assert rows["accuracy"]["value"] == pytest.approx(0.875) and rows["accuracy"]["reference_value"] == 0.5
+    assert rows["accuracy"]["delta"] == pytest.approx(0.375)
+    assert rows["consistent_accuracy"]["delta"] == pytest.approx(0.75)
+    # the base is 0.5 on every item, so the paired interval of the difference is the judge's own interval - 0.5
+    assert rows["accuracy"]["delta_ci_low"] == pytest.approx(rows["accuracy"]["value_ci_low"] - 0.5)
+    with pytest.raises(ValueError, match="same items"):
+        paired_comparison(judge, base[:4], 100, 0.95, 0)

@@ -12,7 +12,7 @@ from judgeflow.verdicts import format_verdict, is_correct, parse_verdict
 ORDERS = ("original", "swapped")
 # what a judgment record carries over from its prompt (the metrics break results down by these)
 PROMPT_FIELDS = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
-                 "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "origin")
+                 "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "chosen_shorter", "origin")
 
 
 def orders_for(item: dict) -> tuple[str, ...]:
@@ -42,6 +42,7 @@ def prompts_for(items: list[dict], pool: list[str], seed: int, orders: tuple[str
             if prompt["task_type"] == "pairwise":
                 prompt["chosen_first"] = prompt["label"] == "A"
                 prompt["chosen_longer"] = len(item["chosen"]) > len(item["rejected"])
+                prompt["chosen_shorter"] = len(item["chosen"]) < len(item["rejected"])
             prompt["origin"] = origin_of(item)
             prompts.append(prompt)
     return prompts

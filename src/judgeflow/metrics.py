@@ -798,16 +798,21 @@ def _by_task(judgments: list[dict]) -> list[tuple[str, list[dict]]]:
     return sorted(by_task.items(), key=lambda kv: TASK_TYPES.index(kv[0]))
 
 
-def _shorter_first(judgment: dict) -> bool:
-    """Whether Response A is the shorter one (ties count as A not shorter), from the chosen_* flags."""
-    chosen_first = judgment.get("chosen_first", judgment["label"] == "A")
-    return bool(chosen_first) != bool(judgment.get("chosen_longer"))
+def _pick_shorter(judgment: dict) -> str:
+    """The letter of the shorter response, from the chosen_first / chosen_longer / chosen_shorter flags; a
+    tie in length picks A (position, not content)."""
+    chosen = "A" if judgment.get("chosen_first", judgment["label"] == "A") else "B"
+    other = "B" if chosen == "A" else "A"
+    if judgment.get("chosen_shorter"):
+        return chosen
+    return other if judgment.get("chosen_longer") else "A"
 
 
 def baseline_judgments(judgments: list[dict]) -> dict[str, list[dict]]:
     """Judgments of answers that read no content, on the same prompts (one record per item and order):
     'constant' answers each task type's most frequent gold verdict (pairwise: always A), the best any constant
-    can do; 'shorter' picks the shorter response of a pair (other task types: the constant answer). A trained
+    can do; 'shorter' picks the shorter response of a pair, A when they are equally long (other task types:
+    the constant answer). A trained
     judge that does not beat these has learnt a shortcut or nothing."""
     firsts = [j for j in judgments if int(j.get("sample") or 0) == 0]
     majority = {}
@@ -815,12 +820,14 @@ def baseline_judgments(judgments: list[dict]) -> dict[str, list[dict]]:
         counts = Counter(str(j["label"]) for j in records)
         majority[task_type] = "A" if task_type == "pairwise" else max(
             (j["label"] for j in records), key=lambda label: (counts[str(label)], str(label)))
-    out = {"constant": [], "shorter": []}
+    # the length baseline needs both length flags (judgments written before chosen_shorter existed lack one)
+    out = {"constant": [], "shorter": []} if all("chosen_shorter" in j for j in firsts
+                                                  if j["task_type"] == "pairwise") else {"constant": []}
     for judgment in firsts:
         for name in out:
             verdict = majority[judgment["task_type"]]
             if name == "shorter" and judgment["task_type"] == "pairwise":
-                verdict = "A" if _shorter_first(judgment) else "B"
+                verdict = _pick_shorter(judgment)
             out[name].append({**{k: v for k, v in judgment.items() if k not in ("text", "messages")},
                               "model": f"baseline:{name}", "verdict": verdict, "parse_error": None,
                               "correct": verdict == judgment["label"], "num_tokens": 0})
