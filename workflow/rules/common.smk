@@ -71,13 +71,9 @@ def base_model_dir(name=None):
 def model_dir(variant, model):
     """Folder of a model of a variant: base, sft, dpo or round_<r>. A stage given no data is skipped and
     its model is the one it would have started from (teacher.max_sft_examples 0, dpo.max_pairs 0)."""
-    cfg = vcfg(variant)
+    model = evaluated_model(variant, model)
     if model == "base":
-        return base_model_dir(cfg["base_model"])
-    if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
-        return model_dir(variant, "base")
-    if model == "dpo" and cfg["dpo"]["max_pairs"] == 0:
-        return dpo_init_dir(variant)
+        return base_model_dir(vcfg(variant)["base_model"])
     return f"{run_dir(variant, model_stage(model))}/models/{model}"
 
 
@@ -114,8 +110,8 @@ def rollout_init(variant, round_index):
 
 
 def evaluated_model(variant, model):
-    """The model whose evaluation stands for `model`: a stage skipped by config (teacher.max_sft_examples 0,
-    dpo.max_pairs 0) holds the weights it would have started from, so it shares their evaluation."""
+    """The model whose weights (and so whose evaluation) stand for `model`: a stage skipped by config
+    (teacher.max_sft_examples 0, dpo.max_pairs 0) holds the weights it would have started from."""
     cfg = vcfg(variant)
     if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
         return "base"
