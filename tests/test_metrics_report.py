@@ -586,3 +586,18 @@ def test_paired_comparison_resamples_the_same_items():
     assert rows["accuracy"]["delta_ci_low"] == pytest.approx(rows["accuracy"]["value_ci_low"] - 0.5)
     with pytest.raises(ValueError, match="same items"):
         paired_comparison(judge, base[:4], 100, 0.95, 0)
+
+
+def test_training_curves_draw_logged_steps_only(tmp_path):
+    from judgeflow.report import training_curves, training_frame
+
+    frame = training_frame({"sft": {"log_history": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.0},
+                                                    {"train_runtime": 3.0}]},
+                            "round_2": {"carried_forward": True}})
+    assert frame.to_dict("records") == [{"model": "sft", "step": 1, "metric": "loss", "value": 2.0},
+                                        {"model": "sft", "step": 2, "metric": "loss", "value": 1.0}]
+    training_curves(frame, tmp_path / "curves", "t")
+    empty = training_frame({"round_2": {"carried_forward": True}})
+    fig = training_curves(empty, tmp_path / "none", "t")  # nothing trained: a figure that says so, no data drawn
+    assert not fig.axes[0].lines and "no stage was trained" in fig.axes[0].texts[0].get_text()
+    assert (tmp_path / "curves.png").stat().st_size > 0 and (tmp_path / "none.pdf").stat().st_size > 0

@@ -487,11 +487,19 @@ def training_frame(summaries: dict[str, dict]) -> pd.DataFrame:
 
 
 def training_curves(frame: pd.DataFrame, out: str | Path, title: str, style: dict | None = None):
-    """A panel per TRAINING_CURVES metric that was logged, a line per trained model, over optimizer steps."""
+    """A panel per TRAINING_CURVES metric that was logged, a line per trained model, over optimizer steps.
+    With no logged step (every stage skipped or carried forward) the figure says so and draws no data."""
     style = figure_style(style)
     metrics = [m for m in TRAINING_CURVES if m in set(frame["metric"])]
     if not metrics:
-        raise ValueError(f"plot '{title}': no logged training step to draw")
+        with _styled(style):
+            fig, ax = _figure(style)
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no stage was trained: every training stage was skipped or carried its weights "
+                    "forward", ha="center", va="center", wrap=True)
+            ax.set_title(title)
+            _save(fig, out, style)
+        return fig
     with _styled(style):
         from matplotlib.figure import Figure
 

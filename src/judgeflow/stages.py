@@ -603,12 +603,12 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
             benchmark, model = Path(path).parent.name, Path(path).parent.parent.name
             by_benchmark.setdefault(benchmark, {})[model] = rows
         out = []
-        for benchmark, models in by_benchmark.items():
-            if "base" not in models:
+        for benchmark, judged in by_benchmark.items():
+            if "base" not in judged:
                 raise ValueError(f"report_delta: no base-model judgments for benchmark {benchmark}")
-            base = models["base"]
+            base = judged["base"]
             judges = {**{f"baseline:{k}": v for k, v in metrics.baseline_judgments(base).items()},
-                      **{m: v for m, v in models.items() if m != "base"}}
+                      **{m: v for m, v in judged.items() if m != "base"}}
             for model, rows in judges.items():
                 out += [{"benchmark": benchmark, "model": model, **row}
                         for row in comparison_rows(rows, base, ecfg, config["seed"])
@@ -652,12 +652,8 @@ def report_training(config: dict, summaries: list[str], config_snapshot: str, cs
         full_hash = read_json(config_snapshot)["config_hash"]
         Path(md_out).write_text(report.to_markdown(table, f"Trained stages of experiment {config['experiment']} "
                                                           f"(config {full_hash}): cost and loss."), encoding="utf-8")
-        if not frame.empty:
-            report.training_curves(frame, _stem(png_out), f"{config['experiment']} (config {full_hash}): training",
-                                   style=config["report"]["style"])
-        else:  # nothing was trained (every stage skipped or carried forward): say so in the figure file
-            report.training_curves(pd.DataFrame([{"model": "none", "step": 0, "metric": "loss", "value": 0.0}]),
-                                   _stem(png_out), "no stage was trained", style=config["report"]["style"])
+        report.training_curves(frame, _stem(png_out), f"{config['experiment']} (config {full_hash}): training",
+                               style=config["report"]["style"])
         s.items_in, s.items_out = len(summaries), len(frame)
 
 

@@ -12,7 +12,7 @@ import math
 import shutil
 from pathlib import Path
 
-from judgeflow.hardware import resolutions
+from judgeflow.hardware import resolutions, resolve_precision
 from judgeflow.models import load_causal_lm, save_model
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ def _peft_config(lora: dict):
 
 
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
-    from judgeflow.hardware import resolve_precision
-
     precision = resolve_precision(tcfg.get("precision", "float32"))
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
     checkpoint_steps = tcfg.get("checkpoint_steps", 0)
