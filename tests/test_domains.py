@@ -1,11 +1,16 @@
 import json
+import os
 import random
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from judgeflow import data, domains, injection
 from judgeflow.templates import SOLVE_PROMPT
+from test_sandbox import ATTACKS
 
 CONTRACT_KEYS = {"id", "source", "kind", "domain", "question", "answer", "solution"}
 
@@ -134,6 +139,48 @@ def test_code_grader_is_type_strict_and_sandboxed(scale_record):
     assert loop["correct"] is False and loop["detail"].startswith("timeout: 0/6")
     escape = domains.grade_response(scale_record, "import socket\nsocket.socket()\n" + as_strings)
     assert escape["correct"] is False and escape["detail"].startswith("blocked")
+
+
+def _as_scale_shift(code: str) -> str:
+    return code.replace("def add(a, b):", "def scale_shift(*a):").replace("name == 'add'", "name == 'scale_shift'")
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_issue_13_attacks_on_the_code_grader_grade_failing(scale_record, attack):
+    """Each way a wrong candidate once graded as correct (issue 13) grades failing through grade_code."""
+    graded = domains.grade_code(scale_record, f"```python\n{_as_scale_shift(ATTACKS[attack])}```",
+                                domains.sandbox.Limits(wall_seconds=5, cpu_seconds=1, memory_mb=256))
+    assert graded["correct"] is False and graded["tests_passed"] < graded["tests_total"] == 6, graded
+    assert len(graded["detail"]) < 500
+
+
+def test_code_cases_keep_expected_values_out_of_the_calls_and_refuse_malformed_answers(scale_record):
+    answer = json.loads(scale_record["answer"])
+    cases = domains.code_cases(scale_record["answer"])
+    assert [(c.function, c.args, c.expected) for c in cases] == \
+        [("scale_shift", t["args"], t["expected"]) for t in answer["tests"]]
+    for bad in ({"entry_point": "x; import os", "tests": []}, {"entry_point": "f", "tests": [{"args": 1}]},
+                {"entry_point": "f"}):
+        with pytest.raises(ValueError):
+            domains.code_cases(json.dumps(bad))
+
+
+GRADER = ("import json, sys\nfrom judgeflow import domains\nsys.path.insert(0, sys.argv[1])\n"
+          "from test_sandbox import ENVIRON_THIEF\n"
+          "record = domains.synthetic_code('g', 1, 0, families=['scale_shift'])[0]\n"
+          "code = ENVIRON_THIEF.replace('def add(a, b):', 'def scale_shift(*a):').replace('if a == 1', 'if False')\n"
+          "print(json.dumps(domains.grade_code(record, code)))\n")
+
+
+def test_issue_13_the_api_key_never_reaches_the_graded_record():
+    """The key is in the grading process's environment from its start, as in a pipeline; the candidate tries
+    /proc/<pid>/environ and returns, prints and raises what it finds; nothing of it reaches the record."""
+    secret = "jf-secret-" + os.urandom(12).hex()
+    done = subprocess.run([sys.executable, "-c", GRADER, str(Path(__file__).parent)],
+                          env={**os.environ, "JUDGEFLOW_TEST_API_KEY": secret}, capture_output=True, text=True,
+                          timeout=120, check=True)
+    graded = json.loads(done.stdout)
+    assert graded["correct"] is False and secret not in done.stdout and secret[:12] not in done.stdout
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -381,25 +381,29 @@ def extract_code(text: str) -> tuple[str | None, str]:
     return (text, "whole_text") if text.strip() else (None, "none")
 
 
-def code_tests(answer: str) -> list[str]:
-    """The hidden tests of a code question's `answer` as sandbox test snippets (JSON-exact comparison)."""
+def code_cases(answer: str) -> list[sandbox.Case]:
+    """The hidden tests of a code question's `answer` as sandbox cases: call the entry point on the JSON
+    arguments, compare the result JSON-exactly with the expected value. The expected values stay in the
+    grading process; only the calls go to the candidate's. ValueError when `answer` is not of that form."""
     spec = json.loads(answer)
-    snippets = []
-    for case in spec["tests"]:
-        args, expected = json.dumps(case["args"]), json.dumps(case["expected"], sort_keys=True)
-        snippets.append(
-            "import json as _json\n"
-            f"_got = {spec['entry_point']}(*_json.loads({args!r}))\n"
-            f"assert _json.dumps(_got, sort_keys=True) == {expected!r}, "
-            f"'{spec['entry_point']}(*' + {args!r} + ') returned ' + repr(_got)[:200] + ', expected ' + {expected!r}\n")
-    return snippets
+    entry_point, tests = spec.get("entry_point"), spec.get("tests")
+    if not (isinstance(entry_point, str) and entry_point.isidentifier()) or not isinstance(tests, list):
+        raise ValueError("code answer needs an identifier `entry_point` and a list of `tests`")
+    cases = []
+    for case in tests:
+        if not (isinstance(case, dict) and isinstance(case.get("args"), list) and "expected" in case):
+            raise ValueError(f"code test for {entry_point} needs a list `args` and an `expected` value")
+        cases.append(sandbox.Case(entry_point, json.loads(json.dumps(case["args"])), expected=case["expected"]))
+    return cases
 
 
 def grade_code(record: dict, text: str, limits: sandbox.Limits | None = None) -> dict:
+    """Run the hidden tests on the extracted code in judgeflow.sandbox. The detail is bounded and scrubbed of
+    secrets by the sandbox; no repr of a candidate's value reaches it."""
     code, method = extract_code(text)
     if code is None:
         return {"extracted": None, "method": method, "correct": False, "detail": "no_code"}
-    result = sandbox.run_tests(code, code_tests(record["answer"]), limits)
+    result = sandbox.run_cases(code, code_cases(record["answer"]), limits)
     detail = f"{result['status']}: {result['tests_passed']}/{result['tests_total']} tests passed"
     if result["detail"]:
         detail += f"; {result['detail']}"
