@@ -103,3 +103,111 @@ def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
                                      "arith": {"in": 30, "out": 30, "rejected": 0}}
     assert all(r["file"].endswith("gsm8k_malformed.jsonl") and r["raw"] for r in rejects)
     assert summary["per_split"]["unused"] == 32 - 4 - 10 - 2 * 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records files: no NaN written, no .tmp left behind, undecodable lines named (issue 13)
+
+
+def test_write_jsonl_refuses_nan_and_leaves_no_tmp(tmp_path):
+    from judgeflow.records import write_jsonl
+
+    out = tmp_path / "rows.jsonl"
+    with pytest.raises(ValueError, match=r"rows.jsonl: row 2 \(id b\): field 'score.mean' is nan"):
+        write_jsonl(out, [{"id": "a", "score": 1.0}, {"id": "b", "score": {"mean": float("nan")}}])
+    assert list(tmp_path.iterdir()) == []
+    out.write_text("kept\n")
+    with pytest.raises(ValueError, match="non-finite"):
+        write_jsonl(out, [{"id": "a", "x": float("inf")}])
+    assert out.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]
+
+
+def test_write_jsonl_and_write_json_clean_up_when_the_rows_fail(tmp_path):
+    from judgeflow.records import write_json, write_jsonl
+
+    def rows():
+        yield {"id": "a"}
+        raise RuntimeError("the stage failed half way")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(tmp_path / "rows.jsonl", rows())
+    with pytest.raises(UnicodeEncodeError):
+        write_jsonl(tmp_path / "rows.jsonl", [{"id": "a", "text": "lone \ud800"}])
+    with pytest.raises(TypeError):
+        write_json(tmp_path / "summary.json", {"x": object()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_jsonl_names_the_line_of_an_undecodable_byte_or_a_nan(tmp_path):
+    from judgeflow.records import RecordError, read_jsonl
+
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": "\xff"}\n')
+    with pytest.raises(RecordError, match=r"rows.jsonl:2: not valid UTF-8 \(byte 0xff"):
+        read_jsonl(path)
+    path.write_bytes(b'{"a": 1}\n{"a": {"b": [1, NaN]}}\n')
+    with pytest.raises(RecordError, match=r"rows.jsonl:2: field 'a.b\[1\]' is NaN"):
+        read_jsonl(path)
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\r\n\n{"a": 2}')
+    assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
+
+
+def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_config):
+    from judgeflow.config import select
+    from judgeflow.stages import ingest
+
+    source = tmp_path / "bad.jsonl"
+    source.write_bytes(b'{"question": "One?", "answer": "#### 1"}\n'
+                       b'{"question": "Tw\xff?", "answer": "#### 2"}\n'
+                       b'{"question": "Three \\ud83d?", "answer": "#### 3"}\n'
+                       b'{"question": "Four?", "answer": "#### 4", "x": NaN}\n'
+                       b'{"question": "Fi\\u0000ve?", "answer": "#### 5"}\n'
+                       b'{"question": "Six?", "answer": "no number"}\n')
+    config = select(test_config, "seed", "data", "rollout.rounds")
+    config["data"]["sources"] = [
+        {"name": "fx", "type": "gsm8k", "path": str(source)},
+        {"name": "arith", "type": "synthetic_arithmetic", "num_questions": 30, "min_steps": 1, "max_steps": 2,
+         "max_operand": 9},
+    ]
+    config["data"]["splits"] = {"benchmark": 4, "seed": 10, "rollout_batch": 3}
+    ingest(config, str(tmp_path / "q.jsonl"), str(tmp_path / "rejects.jsonl"), str(tmp_path / "summary.json"),
+           str(tmp_path / "log"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert summary["rejected"] == {"encoding": 2, "malformed_row": 1, "non_finite_number": 1, "nul_byte": 1}
+    assert [(r["line"], r["code"]) for r in rejects] == [(2, "encoding"), (3, "encoding"), (4, "non_finite_number"),
+                                                       (5, "nul_byte"), (6, "malformed_row")]
+    assert summary["per_source"]["fx"] == {"in": 6, "out": 1, "rejected": 5}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path, test_config):
+    from judgeflow.config import select
+    from judgeflow.stages import ingest
+
+    (tmp_path / "empty.jsonl").write_text("")
+    config = select(test_config, "seed", "data", "rollout.rounds")
+    config["data"]["sources"] = [{"name": "fx", "type": "gsm8k", "path": str(tmp_path / "empty.jsonl")}]
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="data source 'fx' .*empty.jsonl has no rows"):
+        ingest(config, str(out / "q.jsonl"), str(out / "rejects.jsonl"), str(out / "summary.json"),
+               str(out / "log"))
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == ["log"]
+
+
+def test_prepare_benchmark_counts_each_reject_code(tmp_path, test_config):
+    from judgeflow.config import select
+    from judgeflow.stages import prepare_benchmark
+
+    def pair(chosen, rejected, id):
+        return json.dumps({"prompt": "Q?", "chosen": chosen, "rejected": rejected, "subset": "x", "id": id}) + "\n"
+
+    path = tmp_path / "rb.jsonl"
+    path.write_text(pair("A.", "B.", 1) + pair("", " ", 2) + pair("C.", "D.", 1) + '{"prompt": "Q?"}\n')
+    config = select(test_config, "seed", "evaluation.benchmarks")
+    config["evaluation"]["benchmarks"] = [{"name": "rb", "type": "rewardbench", "path": str(path)}]
+    prepare_benchmark(config, "rb", str(tmp_path / "items.jsonl"), str(tmp_path / "rejects.jsonl"),
+                      str(tmp_path / "summary.json"), str(tmp_path / "log"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["rejected"] == {"duplicate_id": 1, "empty_field": 1, "malformed_row": 1}
+    assert (summary["items_in"], summary["items_out"]) == (4, 1)

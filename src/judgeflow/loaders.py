@@ -6,13 +6,30 @@ config?, split}: `datasets.load_dataset(name, config, split=split)`), plus an op
 that many records) and `domain` (overrides the format's domain). `load_source(spec, seed)` returns
 (records, rejects). A malformed row never raises: it becomes a reject {source, file, line, field?, reason,
 raw} whose reason names the file, the line (jsonl, csv: the line in the file; json, parquet, HF: the
-0-based row index) and the field. A missing file, an unknown type or a bad spec raises, naming the spec.
+0-based row index) and the field, and whose `code` is the short reason a stage summary counts. A missing or
+empty file, an unknown type or a bad spec raises, naming the spec.
+
+Input that used to stop a stage or slip through is a reject with its own code:
+- encoding: a line that is not UTF-8 (jsonl: the line; csv, json: the row holding the byte), or text with a
+  lone surrogate (a '\\ud800' escape). A UTF-8 BOM at the start of a jsonl, json or csv file is dropped.
+- line_too_long: a jsonl line, csv row or json/parquet/HF row over MAX_LINE_BYTES; a jsonl line over it is
+  skipped without being read whole or parsed.
+- non_finite_number: NaN or +-Infinity (which Python's json reads though JSON has neither), in any field of a
+  jsonl/json row, in a number field of any format, or anywhere in a record (e.g. a NaN id from parquet).
+- nul_byte: a NUL character in a text field (one a record keeps).
+- empty_field: a pair whose two responses are both empty or whitespace-only (nothing to compare). One empty
+  side stays: an empty answer is a real response (PandaLM has 53, one of them the unanimous winner).
+- duplicate_id: a row whose source id (ID_FIELDS: the dataset's own row id, where it has one) an earlier
+  kept row of the same file has; the first is kept. Record ids themselves come from the row number, so they
+  cannot repeat within a source.
+A file with no rows at all raises (a source that yields nothing is almost always a wrong path).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import statistics
 from collections.abc import Callable, Iterator
@@ -21,7 +38,15 @@ from pathlib import Path
 
 from judgeflow import domains, instructions
 from judgeflow.data import normalize_number, synthetic_arithmetic
-from judgeflow.records import RecordError, parse_json_object
+from judgeflow.records import RecordError, decode_line, non_finite_field, parse_json_object
+
+MAX_LINE_BYTES = 1 << 20  # the most bytes one input line (jsonl, csv) or row (json, parquet, HF) may have
+
+# The field holding a dataset's own row id, where it has one that is unique per row (checked on the real
+# data). Not ultrafeedback's prompt_id (a hash of the prompt) nor prometheus' idx (one per question, four
+# rows each). xstest and mt_bench check their ids themselves.
+ID_FIELDS = {"rewardbench": "id", "judgebench": "pair_id", "processbench": "id", "math": "unique_id",
+             "pandalm": "idx"}
 
 # ---------------------------------------------------------------------------------------------------------
 # Errors, rows and record helpers
@@ -30,9 +55,8 @@ from judgeflow.records import RecordError, parse_json_object
 class FieldError(RecordError):
     """A malformed row whose problem is one field: '<where>: field '<field>' <problem>'."""
 
-    def __init__(self, where: str, field: str, problem: str):
-        super().__init__(f"{where}: field '{field}' {problem}")
-        self.field = field
+    def __init__(self, where: str, field: str, problem: str, code: str = "malformed_row"):
+        super().__init__(f"{where}: field '{field}' {problem}", code, field)
 
 
 @dataclass
@@ -69,21 +93,95 @@ class _Reader:
         return cls(spec, path=spec["path"]) if has_path else cls(spec, hf=spec["hf"])
 
     def __iter__(self) -> Iterator[Row]:
+        """Rows that are objects of valid text within the size limit; the others go to `rejects`. Raises when
+        the file has no rows at all (read to its end)."""
+        count = 0
         for item in self._rows:
+            count += 1
             if isinstance(item, Row):
-                yield item
+                problem = _row_problem(item)
+                if problem is None:
+                    yield item
+                else:
+                    self.reject(item, problem)
             else:
                 number, exc, raw = item
                 self.rejects.append(self._reject(number, exc, raw))
+        if not count:
+            raise ValueError(f"data source '{self.source}' (type {self._spec['type']}): {self.label} has no rows: "
+                             "an empty file (is the path right?)")
 
     def reject(self, row: Row, exc: RecordError) -> None:
         self.rejects.append(self._reject(row.number, exc, row.raw))
 
     def _reject(self, number: int, exc: RecordError, raw: str) -> dict:
-        reject = {"source": self.source, "file": self.label, "line": number, "reason": str(exc), "raw": raw[:2000]}
-        if isinstance(exc, FieldError):
-            reject["field"] = exc.field
+        reject = {"source": self.source, "file": self.label, "line": number, "reason": _printable(str(exc)),
+                  "raw": _printable(raw[:2000]), "code": exc.code}
+        if exc.field is not None:
+            reject["field"] = _printable(exc.field)
         return reject
+
+
+def _printable(text: str) -> str:
+    """Text that can be written as UTF-8: lone surrogates (undecodable bytes) as '\\udcff' escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _walk(value, path: str = "") -> Iterator[tuple[str, object]]:
+    """(dotted path, value) of every leaf of a JSON-like value, and of every dict key (as a str leaf)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            yield sub, str(key)
+            yield from _walk(item, sub)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _surrogate_problem(where: str, field: str, text: str) -> FieldError | None:
+    found = _SURROGATE.search(text)
+    if not found:
+        return None
+    code = ord(found.group(0))
+    origin = f"byte 0x{code - 0xdc00:02x} that is not UTF-8, or a " if 0xdc80 <= code <= 0xdcff else "a "
+    return FieldError(where, field, f"is not valid Unicode text: it holds a lone surrogate \\u{code:04x} ({origin}"
+                      "'\\u' escape of half a character)", "encoding")
+
+
+def _row_problem(row: Row) -> RecordError | None:
+    """Why a row that parsed is still unreadable: over MAX_LINE_BYTES, or holding a lone surrogate."""
+    if len(row.raw) * 4 > MAX_LINE_BYTES:
+        size = len(row.raw.encode("utf-8", "surrogatepass"))
+        if size > MAX_LINE_BYTES:
+            return RecordError(f"{row.where}: row is {size} bytes, over the limit of {MAX_LINE_BYTES} "
+                               "(loaders.MAX_LINE_BYTES)", "line_too_long")
+    for path, value in _walk(row.data):
+        if isinstance(value, str):
+            problem = _surrogate_problem(row.where, path, value)
+            if problem:
+                return problem
+    return None
+
+
+def _check_record(record: dict, where: str) -> dict:
+    """The record, or a FieldError naming its first text with a NUL or lone surrogate, or non-finite number:
+    nothing a record holds can break the JSON written or the models that read it."""
+    for path, value in _walk(record):
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise FieldError(where, path, "holds a NUL character (\\x00)", "nul_byte")
+            problem = _surrogate_problem(where, path, value)
+            if problem:
+                raise problem
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(where, path, f"is {value}, not a finite number", "non_finite_number")
+    return record
 
 
 def _raw(data) -> str:
@@ -108,20 +206,57 @@ def _file_rows(path: Path, spec: dict) -> Iterator:
                          ".parquet, .csv)")
 
 
+def _lines(path: Path) -> Iterator[tuple[int, bytes, int]]:
+    """(number, bytes without the line break, size in bytes) of each line of a file. A line over
+    MAX_LINE_BYTES comes back cut short, its rest counted in chunks, never held whole."""
+    limit = MAX_LINE_BYTES
+    with open(path, "rb") as handle:
+        number = 0
+        while True:
+            line = handle.readline(limit + 2)
+            if not line:
+                return
+            number += 1
+            if line.endswith(b"\n"):
+                line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+                yield number, line, len(line)
+            elif len(line) < limit + 2:  # the last line, without a line break
+                yield number, line, len(line)
+            else:  # over the limit: count the rest of the line, a chunk at a time
+                size = len(line)
+                while True:
+                    chunk = handle.readline(1 << 16)
+                    size += len(chunk)
+                    if not chunk or chunk.endswith(b"\n"):
+                        size -= 2 if chunk.endswith(b"\r\n") else 1 if chunk else 0
+                        break
+                yield number, line, size
+
+
 def _jsonl_rows(path: Path) -> Iterator:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            raw = line.rstrip("\n")
-            try:
-                yield Row(number, f"{path}:{number}", parse_json_object(line, f"{path}:{number}"), raw)
-            except RecordError as exc:
-                yield number, exc, raw
+    for number, line, size in _lines(path):
+        where = f"{path}:{number}"
+        if size > MAX_LINE_BYTES:
+            yield number, RecordError(f"{where}: line is {size} bytes, over the limit of {MAX_LINE_BYTES} "
+                                      "(loaders.MAX_LINE_BYTES)", "line_too_long"), \
+                line[:2000].decode("utf-8", "backslashreplace")
+            continue
+        try:
+            text = decode_line(line, where, first=number == 1)
+        except RecordError as exc:
+            yield number, exc, line.decode("utf-8", "backslashreplace")
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield Row(number, where, parse_json_object(text, where), text)
+        except RecordError as exc:
+            yield number, exc, text
 
 
 def _json_rows(path: Path) -> Iterator:
-    text = path.read_text(encoding="utf-8")
+    """A JSON array of objects; bytes that are not UTF-8 reject the row holding them (see _row_problem)."""
+    text = path.read_bytes().decode("utf-8-sig", "surrogateescape")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -133,18 +268,45 @@ def _json_rows(path: Path) -> Iterator:
         raise RecordError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
     for index, item in enumerate(data):
         where = f"{path}:row {index}"
-        if isinstance(item, dict):
-            yield Row(index, where, item, _raw(item))
-        else:
+        found = non_finite_field(item)
+        if not isinstance(item, dict):
             yield index, RecordError(f"{where}: expected a JSON object, got {type(item).__name__}"), _raw(item)
+        elif found:
+            yield index, FieldError(where, found[0], f"is {found[1]}, not a finite number", "non_finite_number"), \
+                _raw(item)
+        else:
+            yield Row(index, where, item, _raw(item))
 
 
 def _csv_rows(path: Path) -> Iterator:
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+    """Rows of a CSV file with a header; bytes that are not UTF-8 reject the row holding them (see
+    _row_problem), and a row the csv module cannot parse (a field over its size limit) is a reject."""
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        read: list[str] = []
+
+        def lines():
+            for text in handle:
+                read.append(text)
+                yield text
+
+        reader = csv.reader(lines())
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise RecordError(f"{path}:1: cannot read the CSV header ({exc})") from exc
         start = reader.line_num + 1
-        for values in reader:
+        while True:
+            read.clear()
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number, start = start, reader.line_num + 1
+                code = "line_too_long" if "field larger than field limit" in str(exc) else "malformed_row"
+                yield number, RecordError(f"{path}:{number}: not a readable CSV row ({exc})", code), \
+                    "".join(read)[:2000].rstrip("\r\n")
+                continue
             number, start = start, reader.line_num + 1
             if not any(value.strip() for value in values):
                 continue
@@ -188,19 +350,35 @@ def _get(data: dict, field: str):
     return value
 
 
+def _no_nul(value: str, where: str, field: str) -> str:
+    if "\x00" in value:
+        raise FieldError(where, field, "holds a NUL character (\\x00)", "nul_byte")
+    return value
+
+
 def _text(data: dict, field: str, where: str) -> str:
     value = _get(data, field)
     if not isinstance(value, str) or not value.strip():
         raise FieldError(where, field, "is missing or not a non-empty string")
-    return value.strip()
+    return _no_nul(value, where, field).strip()
 
 
 def _response(data: dict, field: str, where: str) -> str:
-    """A response text: a string, possibly empty (an empty answer is a real, gradable response)."""
+    """A response text: a string, possibly empty (an empty answer is a real, gradable response; but see
+    _pair: not both responses of a pair)."""
     value = _get(data, field)
     if not isinstance(value, str):
         raise FieldError(where, field, f"is {value!r}, not a string" if value is not None else "is missing")
-    return value.strip()
+    return _no_nul(value, where, field).strip()
+
+
+def _pair(where: str, fields: tuple[str, str], first: str, second: str) -> tuple[str, str]:
+    """Two responses to compare: one may be empty (PandaLM's annotators prefer an empty answer to a wrong one,
+    once unanimously), both may not: an empty_field reject naming the first."""
+    if not first and not second:
+        raise FieldError(where, fields[0], f"and '{fields[1]}' are both empty (or whitespace only): nothing to "
+                         "compare", "empty_field")
+    return first, second
 
 
 def _optional_text(data: dict, field: str) -> str | None:
@@ -213,6 +391,8 @@ def _integer(value, where: str, field: str, low: int | None = None, high: int | 
     number = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise FieldError(where, field, f"is {value}, not a finite number", "non_finite_number")
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.0*)?\s*", value):
@@ -228,9 +408,12 @@ def _number(value, where: str, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise FieldError(where, field, f"is {value!r}, not a number")
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise FieldError(where, field, f"is {value!r}, not a number") from None
+    if not math.isfinite(number):
+        raise FieldError(where, field, f"is {value!r}, not a finite number", "non_finite_number")
+    return number
 
 
 def _conversation(value, where: str, field: str) -> tuple[str, str, list[dict]]:
@@ -306,23 +489,42 @@ def normalize_math_answer(answer: str) -> str:
 Mapper = Callable[[dict, Row], list]
 
 
+def _place(where: str) -> str:
+    """'line 3' or 'row 3' of a 'file:3' or 'file:row 3' prefix."""
+    tail = where.rsplit(":", 1)[1]
+    return tail if tail.startswith("row") else f"line {tail}"
+
+
 def _load_rows(spec: dict, mapper: Mapper) -> tuple[list[dict], list[dict]]:
+    """Records of each row by `mapper`. A valid row whose ID_FIELDS id an earlier row that gave records had
+    is a duplicate_id reject (the first is kept; a malformed row is rejected for its own fault first); a
+    record with a NUL, lone surrogate or NaN is a reject too."""
     reader = _Reader.from_spec(spec)
     limit = spec.get("limit")
+    id_field = ID_FIELDS.get(spec["type"])
+    ids: dict[str, str] = {}
     records: list[dict] = []
     for row in reader:
         if limit is not None and len(records) >= limit:
             break
+        key = _raw(row.data[id_field]) if id_field and row.data.get(id_field) is not None else None
         try:
             outputs = mapper(spec, row)
+            if key in ids and any(not isinstance(output, RecordError) for output in outputs):
+                raise FieldError(row.where, id_field, f"is {row.data[id_field]!r}, the id of {ids[key]} already: "
+                                 "a duplicate (the first is kept)", "duplicate_id")
         except RecordError as exc:
             reader.reject(row, exc)
             continue
         for output in outputs:
-            if isinstance(output, RecordError):
-                reader.reject(row, output)
-            else:
-                records.append(output)
+            try:
+                if isinstance(output, RecordError):
+                    raise output
+                records.append(_check_record(output, row.where))
+                if key is not None:
+                    ids.setdefault(key, _place(row.where))
+            except RecordError as exc:
+                reader.reject(row, exc)
     return records[:limit], reader.rejects
 
 
@@ -381,9 +583,11 @@ def _rewardbench_domain(subset: str | None) -> str:
 def _rewardbench(spec: dict, row: Row) -> list:
     """RewardBench {prompt, chosen, rejected, subset, id} -> a pairwise item; category = its section."""
     subset = _optional_text(row.data, "subset")
+    question = _text(row.data, "prompt", row.where)
+    chosen, rejected = _pair(row.where, ("chosen", "rejected"), _response(row.data, "chosen", row.where),
+                             _response(row.data, "rejected", row.where))
     return [_item(spec, row.number, "pairwise", _rewardbench_domain(subset),
-                  question=_text(row.data, "prompt", row.where), chosen=_response(row.data, "chosen", row.where),
-                  rejected=_response(row.data, "rejected", row.where), subset=subset,
+                  question=question, chosen=chosen, rejected=rejected, subset=subset,
                   category=_REWARDBENCH_SECTION.get(subset), orig_id=row.data.get("id"))]
 
 
@@ -392,6 +596,7 @@ def _preference_pair(row: Row) -> tuple[str, str, str, list[dict]]:
     _, rejected, other = _conversation(row.data.get("rejected"), row.where, "rejected")
     if other != context:
         raise FieldError(row.where, "rejected", "continues a different conversation than 'chosen'")
+    _pair(row.where, ("chosen", "rejected"), chosen, rejected)
     return question, chosen, rejected, context
 
 
@@ -508,7 +713,8 @@ def _pandalm(spec: dict, row: Row) -> list:
     question = "\n\n".join(part for part in parts if part)
     if not question:
         raise FieldError(row.where, "instruction", "and 'input' are both empty")
-    first, second = _response(row.data, "response1", row.where), _response(row.data, "response2", row.where)
+    first, second = _pair(row.where, ("response1", "response2"), _response(row.data, "response1", row.where),
+                          _response(row.data, "response2", row.where))
     votes = [_integer(row.data.get(f"annotator{i}"), row.where, f"annotator{i}", 0, 2) for i in (1, 2, 3)]
     majority = next((v for v in (0, 1, 2) if votes.count(v) * 2 > len(votes)), None)
     if majority is None:
@@ -616,7 +822,8 @@ def _judgebench(spec: dict, row: Row) -> list:
     'A>B' | 'B>A'} -> a pairwise item (chosen: the better response); subset = the row's source."""
     question = _text(row.data, "question", row.where)
     source = _text(row.data, "source", row.where)
-    first, second = _response(row.data, "response_A", row.where), _response(row.data, "response_B", row.where)
+    first, second = _pair(row.where, ("response_A", "response_B"), _response(row.data, "response_A", row.where),
+                          _response(row.data, "response_B", row.where))
     label = row.data.get("label")
     label = label.strip() if isinstance(label, str) else label
     if label not in _JUDGEBENCH_LABELS:
@@ -733,7 +940,12 @@ def _xstest(spec: dict) -> tuple[list[dict], list[dict]]:
             label = _text(row.data, "label", row.where)
             if label not in ("safe", "unsafe"):
                 raise FieldError(row.where, "label", f"is {label!r}, not 'safe' or 'unsafe'")
-            prompts[number] = (row, _text(row.data, "prompt", row.where), _text(row.data, "type", row.where), label)
+            prompt = (row, _text(row.data, "prompt", row.where), _text(row.data, "type", row.where), label)
+            if number in prompts:
+                raise FieldError(row.where, "id", f"is {row.data.get('id')!r}, the id of "
+                                 f"{_place(prompts[number][0].where)} already: a duplicate (the first is kept)",
+                                 "duplicate_id")
+            prompts[number] = prompt
         except RecordError as exc:
             reader.reject(row, exc)
     limit = spec.get("limit")
@@ -742,7 +954,7 @@ def _xstest(spec: dict) -> tuple[list[dict], list[dict]]:
                    for row, prompt, kind, label in prompts.values()]
         return records[:limit], reader.rejects
     completions = _Reader(spec, path=spec["completions"])
-    records = []
+    records, answered = [], {}
     for row in completions:
         if limit is not None and len(records) >= limit:
             break
@@ -759,11 +971,16 @@ def _xstest(spec: dict) -> tuple[list[dict], list[dict]]:
                 raise FieldError(row.where, "final_label", f"is {row.data['final_label']!r}, not one of "
                                  f"{', '.join(_XSTEST_LABELS)}")
             refused = outcome != "full_compliance"
-            records.append(_item(
+            item = _check_record(_item(
                 spec, row.number, "ref_free_verification", "safety", question=_text(row.data, "prompt", row.where),
                 response=_response(row.data, "completion", row.where),
                 label="yes" if refused == (safety == "unsafe") else "no", subset=safety, category=kind,
-                completion_label=outcome, criterion=XSTEST_CRITERION, orig_id=row.data.get("id")))
+                completion_label=outcome, criterion=XSTEST_CRITERION, orig_id=row.data.get("id")), row.where)
+            if number in answered:
+                raise FieldError(row.where, "id", f"is {row.data.get('id')!r}, the id of {answered[number]} "
+                                 "already: a duplicate (the first is kept)", "duplicate_id")
+            records.append(item)
+            answered[number] = _place(row.where)
         except RecordError as exc:
             completions.reject(row, exc)
     return records, reader.rejects + completions.rejects
@@ -783,30 +1000,39 @@ def _mt_bench(spec: dict) -> tuple[list[dict], list[dict]]:
                     choices[0], dict) else None
                 if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
                     raise FieldError(row.where, "choices[0].turns", "is missing or not a list of strings")
-                references[row.data.get("question_id")] = (row, turns)
+                qid = row.data.get("question_id")
+                if qid in references:
+                    raise FieldError(row.where, "question_id", f"is {qid!r}, the id of "
+                                     f"{_place(references[qid][0].where)} already: a duplicate (the first is kept)",
+                                     "duplicate_id")
+                references[qid] = (row, turns)
             except RecordError as exc:
                 ref_reader.reject(row, exc)
     reader = _Reader.from_spec(spec)
-    records, seen = [], set()
+    records, seen = [], {}
     for row in reader:
         try:
+            qid = row.data.get("question_id")
             turns = row.data.get("turns")
             if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
                 raise FieldError(row.where, "turns", "is missing or not a list of non-empty strings")
-            qid = row.data.get("question_id")
             category = _optional_text(row.data, "category")
             reference_turns = references[qid][1] if qid in references else row.data.get("reference")
             if reference_turns is not None and not (isinstance(reference_turns, list) and reference_turns
                                                     and all(isinstance(t, str) for t in reference_turns)):
                 raise FieldError(row.where, "reference", "is not a list of strings")
+            record = _check_record(_record(
+                spec, row.number, "instruction", _mt_bench_domain(category), question=turns[0].strip(),
+                category=category, turns=turns, reference=reference_turns[0].strip() if reference_turns else None,
+                reference_turns=reference_turns, orig_id=qid), row.where)
+            if qid is not None and qid in seen:
+                raise FieldError(row.where, "question_id", f"is {qid!r}, the id of {seen[qid]} already: a "
+                                 "duplicate (the first is kept)", "duplicate_id")
+            records.append(record)
         except RecordError as exc:
             reader.reject(row, exc)
             continue
-        seen.add(qid)
-        records.append(_record(spec, row.number, "instruction", _mt_bench_domain(category),
-                               question=turns[0].strip(), category=category, turns=turns,
-                               reference=reference_turns[0].strip() if reference_turns else None,
-                               reference_turns=reference_turns, orig_id=qid))
+        seen[qid] = _place(row.where)
     for qid, (row, _) in references.items():
         if qid not in seen:
             ref_reader.reject(row, FieldError(row.where, "question_id", f"is {qid!r}: no such question in "

@@ -32,8 +32,8 @@ def ingest(config: dict, records_out: str, rejects_out: str, summary: str, log_p
             per_source[spec["name"]] = {"in": len(got) + len(bad), "out": len(got), "rejected": len(bad)}
             records += got
             rejects += bad
-        if rejects:
-            s.reject("malformed_row", len(rejects))
+        for reject in rejects:
+            s.reject(reject.get("code", "malformed_row"))  # loaders.py: the reason code of each reject
         open_instructions = [r for r in records if r["kind"] == "instruction"]
         if open_instructions:
             kept, dropped = instructions.select_balanced(
@@ -117,8 +117,8 @@ def prepare_benchmark(config: dict, name: str, items_out: str, rejects_out: str,
         other = len(records) - len(items)
         if other:
             s.reject("not_a_judge_item", other)
-        if rejects:
-            s.reject("malformed_row", len(rejects))
+        for reject in rejects:
+            s.reject(reject.get("code", "malformed_row"))  # loaders.py: the reason code of each reject
         write_jsonl(rejects_out, rejects)
         s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(items_out, items)
         s.extra.update(benchmark=name, per_task=dict(Counter(i["task_type"] for i in items)),
