@@ -306,8 +306,11 @@ def test_processbench_labels_become_one_based_with_subset():
     assert bad(rejects) == [(4, "label"), (5, "steps[1]"), (6, "label")]
     assert "processbench.jsonl:4: field 'label' is 3, outside [-1, 2]" in rejects[0]["reason"]
     assert "processbench.jsonl:6: field 'label' is -2, outside [-1, 0]" in rejects[2]["reason"]
-    no_subset, _ = load("processbench", "processbench.jsonl", limit=2)
-    assert [r["id"] for r in no_subset] == ["fx-000001", "fx-000002"] and all("subset" not in r for r in no_subset)
+    # no subset given: the id's prefix names it (one file of every split still has its subsets)
+    by_id, _ = load("processbench", "processbench.jsonl", limit=2)
+    assert [(r["id"], r["subset"]) for r in by_id] == [("fx-000001", "gsm8k"), ("fx-000002", "gsm8k")]
+    assert loaders._id_prefix("olympiadbench-12") == "olympiadbench"
+    assert loaders._id_prefix("item-3") is None and loaders._id_prefix(None) is None
 
 
 # ---------------------------------------------------------------------------------------------------------

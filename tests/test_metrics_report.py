@@ -1,15 +1,18 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from judgeflow import report
-from judgeflow.metrics import bootstrap_ci, sc_at_k, task_metrics, tidy
+from judgeflow import loaders, report
+from judgeflow.metrics import (JUDGEBENCH_CATEGORIES, bootstrap_ci, judgebench_category, sc_at_k, task_metrics,
+                               tidy)
 from judgeflow.records import read_json, write_json
 
 B = 400  # bootstrap samples in these tests
+FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
 
 def _j(item, order, verdict, label, task_type=None, **extra):
@@ -87,15 +90,15 @@ def test_headline_table_orders_models_and_writes_tables(tmp_path):
         result.update(model=model, benchmark="heldout")
         files.append(tmp_path / f"{model}.json")
         write_json(files[-1], result)
-    table = report.headline_table(report.tidy_frame(files))
-    assert table["model"].tolist() == ["base", "sft"]
+    [entry] = report.headline_tables(report.tidy_frame(files))
+    table = entry["table"]
+    assert entry["kind"] == "pairwise" and table["model"].tolist() == ["base", "sft"]
     assert table.loc[0, "accuracy"] == pytest.approx(3 / 8)
     assert table.loc[1, "accuracy"] == pytest.approx(5 / 6)  # i1, i2 half, i3 both: (2 + 1 + 2) / 6
     # chosen shown first: i1 original (right), i2 original (right), i3 swapped (wrong), i4 original (wrong)
     assert table.loc[0, "accuracy_chosen_first"] == pytest.approx(2 / 4)
-    shown = [m for m in report.HEADLINE_METRICS if m in table.columns]
-    report.write_tables(table, shown, ["benchmark", "group", "model"], None, tmp_path / "t.md", tmp_path / "t.tex",
-                        "caption", label="tab:t")
+    report.write_headline_tables(report.tidy_frame(files), tmp_path / "t.md", tmp_path / "t.tex", "caption",
+                                 label="tab:t")
     assert "| heldout | pairwise | sft | 0.833" in (tmp_path / "t.md").read_text()
     assert "\\toprule" in (tmp_path / "t.tex").read_text()
 
@@ -181,6 +184,67 @@ def test_user_subsets_use_the_same_path():
     assert block["subsets"]["alpha"]["accuracy"] == 0.5 and block["subsets"]["beta"]["accuracy"] == 1.0
 
 
+def _judgebench_fixture():
+    """One pair per case; the JudgeBench total over both orders (right +1, wrong -1, tie/parse error 0) by hand."""
+    return (_pair("k1", "A", "C", subset="mmlu-pro-law")              # right + tie: 1 -> correct
+            + _pair("k2", "A", "B", subset="mmlu-pro-computer science")  # both right: 2 -> correct
+            + _pair("r1", "A", "A", subset="livebench-reasoning")     # right + wrong: 0 -> not
+            + _pair("r2", "B", "C", subset="livebench-reasoning")     # wrong + tie: -1 -> not
+            + _pair("m1", "B", "A", subset="livebench-math")          # both wrong: -2 -> not
+            + _pair("c1", None, None, subset="livecodebench")         # two parse errors: 0 -> not
+            + _pair("c2", None, "B", subset="livecodebench"))         # parse error + right: 1 -> correct
+
+
+def test_judgebench_official_score_by_hand():
+    block = task_metrics(_judgebench_fixture(), B, 0.95, 0)["tasks"]["pairwise"]
+    assert block["judgebench_items"] == 7
+    assert (block["judgebench_pairs_correct"], block["judgebench_pairs_incorrect"],
+            block["judgebench_pairs_zero"]) == (3, 2, 2)               # k1 k2 c2 | r2 m1 | r1 c1
+    assert block["judgebench_score"] == pytest.approx(3 / 7)
+    _inside(block, "judgebench_score")
+    # the project's own numbers on the same pairs: a tie or parse error is wrong, half-right pairs count 0.5
+    assert block["accuracy"] == pytest.approx((0.5 + 1 + 0.5 + 0 + 0 + 0 + 0.5) / 7)
+    assert block["consistent_accuracy"] == pytest.approx(1 / 7)
+    assert "> 0" in block["judgebench_score_note"]
+    # per source subset, and per JudgeBench category (source prefix)
+    assert block["subsets"]["livecodebench"]["judgebench_score"] == pytest.approx(1 / 2)
+    assert "judgebench_score_note" not in block["subsets"]["livecodebench"]
+    categories = block["judgebench_categories"]
+    assert list(categories) == list(JUDGEBENCH_CATEGORIES)
+    expected = {"knowledge": (2, 1.0), "reasoning": (2, 0.0), "math": (1, 0.0), "coding": (2, 0.5)}
+    for name, (items, score) in expected.items():
+        assert categories[name]["items"] == items and categories[name]["judgebench_score"] == pytest.approx(score)
+    assert categories["knowledge"]["judgebench_score_ci"] == [1.0, 1.0]
+    assert categories["coding"]["judgebench_pairs_zero"] == 1
+    json.dumps(block, allow_nan=False)
+    rows = pd.DataFrame(tidy(task_metrics(_judgebench_fixture(), B, 0.95, 0)))
+    by_category = rows[(rows.scope == "judgebench_category") & (rows.metric == "judgebench_score")]
+    assert by_category["name"].tolist() == ["knowledge", "reasoning", "math", "coding"]
+    assert by_category["n"].tolist() == [2, 2, 1, 2]
+
+
+def test_judgebench_score_only_for_judgebench_sources():
+    # a category with no pairs: no score, a reason; non-JudgeBench pairs do not enter the JudgeBench score
+    judgments = (_pair("k1", "A", "B", subset="mmlu-pro-law") + _pair("x1", "B", "A", subset="alpha")
+                 + _pair("t1", "A", "B", subset="livebench-math", tie=True))
+    block = task_metrics(judgments, B, 0.95, 0)["tasks"]["pairwise"]
+    assert block["judgebench_items"] == 1 and block["judgebench_score"] == 1.0 and block["items"] == 2
+    assert block["judgebench_categories"]["math"]["items"] == 0             # the tied pair is left out
+    assert block["judgebench_categories"]["math"]["judgebench_score"] is None
+    assert "livebench-math" in block["judgebench_categories"]["math"]["judgebench_score_reason"]
+    assert "judgebench_score" not in block["subsets"]["alpha"]
+    plain = task_metrics(_rewardbench_fixture(), B, 0.95, 0)["tasks"]["pairwise"]
+    assert "judgebench_score" not in plain and "judgebench_categories" not in plain
+
+
+def test_judgebench_categories_match_the_loader():
+    records, _ = loaders.load_source({"name": "jb", "type": "judgebench",
+                                      "path": str(FIXTURES / "judgebench.jsonl")}, seed=0)
+    assert records
+    for record in records:  # the loader keeps the row's source as the subset, and names its category
+        assert judgebench_category(record["subset"]) == record.get("category")
+
+
 def test_bias_report_by_hand():
     judgments = (_pair("b1", "A", "B", chosen_longer=True)     # first: right, second: right
                  + _pair("b2", "A", "A", chosen_longer=False)  # first: right, second: wrong
@@ -251,6 +315,42 @@ def test_step_level_subsets_mean_f1():
     assert block["subsets"]["omni"]["f1"] is None and "both" in block["subsets"]["omni"]["f1_reason"]
     assert block["subset_mean_f1_subsets"] == ["gsm8k", "math"]
     assert block["subset_mean_f1"] == pytest.approx(0.5)            # (1 + 0) / 2, omni left out
+
+
+def _processbench_fixture():
+    """Four ProcessBench subsets; label = 1-based first wrong step (0: no error), verdict the judge's step."""
+    s = "step_level"
+    return [
+        # gsm8k: erroneous 1 of 2 right, correct 2 of 2 -> F1 = 2 * 1/2 * 1 / (3/2) = 2/3
+        _single("g1", 2, 2, s, subset="gsm8k"), _single("g2", 1, 3, s, subset="gsm8k"),
+        _single("g3", 0, 0, s, subset="gsm8k"), _single("g4", 0, 0, s, subset="gsm8k"),
+        # math: erroneous 2 of 3 (a parse error), correct 0 of 1 -> F1 = 0
+        _single("m1", 1, 1, s, subset="math"), _single("m2", 4, 4, s, subset="math"),
+        _single("m3", None, 1, s, subset="math"), _single("m4", 2, 0, s, subset="math"),
+        # olympiadbench: 1 of 1, 1 of 1 -> F1 = 1
+        _single("o1", 3, 3, s, subset="olympiadbench"), _single("o2", 0, 0, s, subset="olympiadbench"),
+        # omnimath: erroneous 1 of 2 (one judged error-free), correct 1 of 2 -> F1 = 1/2
+        _single("x1", 2, 2, s, subset="omnimath"), _single("x2", 0, 5, s, subset="omnimath"),
+        _single("x3", 0, 0, s, subset="omnimath"), _single("x4", 1, 0, s, subset="omnimath"),
+    ]
+
+
+def test_processbench_headline_is_the_mean_of_subset_f1s():
+    block = task_metrics(_processbench_fixture(), B, 0.95, 0)["tasks"]["step_level"]
+    expected = {"gsm8k": 2 / 3, "math": 0.0, "olympiadbench": 1.0, "omnimath": 0.5}
+    for name, f1 in expected.items():
+        assert block["subsets"][name]["f1"] == pytest.approx(f1)
+    assert block["subsets"]["math"]["error_accuracy"] == pytest.approx(2 / 3)
+    assert block["subset_mean_f1_subsets"] == ["gsm8k", "math", "olympiadbench", "omnimath"]
+    assert block["subset_mean_f1"] == pytest.approx(13 / 24)  # (2/3 + 0 + 1 + 1/2) / 4
+    _inside(block, "subset_mean_f1")
+    # pooled over subsets (not the headline): errors 5 of 8, correct 4 of 6 -> 2 * 5/8 * 2/3 / (5/8 + 2/3) = 20/31
+    assert block["f1"] == pytest.approx(20 / 31)
+    # without subsets the one group's F1 is the headline
+    single = task_metrics([_single("a", 2, 2, "step_level"), _single("b", 0, 0, "step_level"),
+                           _single("c", 0, 3, "step_level")], B, 0.95, 0)["tasks"]["step_level"]
+    assert single["subset_mean_f1"] == pytest.approx(single["f1"]) == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert single["subset_mean_f1_subsets"] == ["(none)"]
 
 
 def test_verification_balanced_accuracy_by_hand():
@@ -442,6 +542,37 @@ def test_write_tables_csv_markdown_latex(tmp_path):
     assert r"\toprule" in tex and r"accuracy (95\% CI)" in tex
     assert report.ci_cell(0.123456, 0.1, 0.2, digits=2) == "0.12 [0.10, 0.20]"
     assert report.ci_cell(0.5) == "0.500" and report.ci_cell(None, 0, 1) == "n/a"
+
+
+def test_headline_tables_lead_with_each_benchmarks_headline(tmp_path):
+    files = []
+    for benchmark, judgments in (("judgebench", _judgebench_fixture()), ("processbench", _processbench_fixture())):
+        for model in ("sft", "base"):
+            result = task_metrics(judgments, B, 0.95, 0)
+            result.update(model=model, benchmark=benchmark)
+            files.append(tmp_path / f"{benchmark}-{model}.json")
+            write_json(files[-1], result)
+    frame = report.tidy_frame(files)
+    tables = report.write_headline_tables(frame, tmp_path / "t.md", tmp_path / "t.tex", "caption", label="tab:m")
+    kinds = {t["kind"]: t for t in tables}
+    assert list(kinds) == ["pairwise", "step_level", "judgebench"]
+    step = kinds["step_level"]
+    assert step["metrics"][0] == "subset_mean_f1" and step["metrics"][1] == "f1"
+    assert step["table"]["benchmark"].tolist() == ["processbench"] * 2
+    assert step["table"]["model"].tolist() == ["base", "sft"]
+    assert step["table"].loc[0, "subset_mean_f1"] == pytest.approx(13 / 24)
+    pair = kinds["pairwise"]
+    assert pair["metrics"][:2] == ["accuracy", "judgebench_score"]
+    assert pair["table"]["benchmark"].tolist() == ["judgebench"] * 2   # no crossed benchmark/group rows
+    assert pair["table"].loc[0, "judgebench_score"] == pytest.approx(3 / 7)
+    jb = kinds["judgebench"]
+    assert jb["metrics"] == ["judgebench_score", "knowledge", "reasoning", "math", "coding", "accuracy"]
+    assert jb["table"].loc[0, ["knowledge", "reasoning", "math", "coding"]].tolist() == pytest.approx([1, 0, 0, 0.5])
+    md = (tmp_path / "t.md").read_text()
+    assert md.startswith("caption") and "| benchmark | group | model | subset_mean_f1 | f1 |" in md
+    assert "| benchmark | group | model | accuracy | judgebench_score |" in md and "| base |" in md
+    tex = (tmp_path / "t.tex").read_text()
+    assert tex.count("\\begin{tabular}") == 3 and "tab:m-step-level" in tex
 
 
 # ----------------------------------------------------------------------------------------- figures

@@ -838,7 +838,8 @@ def _judgebench(spec: dict, row: Row) -> list:
 def _processbench(spec: dict, row: Row) -> list:
     """ProcessBench {id, generator, problem, steps, final_answer_correct, label: 0-based index of the earliest
     wrong step, -1 when all are correct} -> a step_level item (label: 1-based, 0 = no wrong step); subset =
-    the spec's `subset`, else its hf split (gsm8k, math, olympiadbench, omnimath), else none."""
+    the spec's `subset`, else its hf split, else the prefix of the row's id (gsm8k-0 -> gsm8k: one file that
+    holds every split still gives ProcessBench's headline, the mean of the per-subset F1s), else none."""
     question = _text(row.data, "problem", row.where)
     steps = row.data.get("steps")
     if not isinstance(steps, list) or not steps:
@@ -850,10 +851,19 @@ def _processbench(spec: dict, row: Row) -> list:
     final_correct = row.data.get("final_answer_correct")
     if final_correct is not None and not isinstance(final_correct, bool):
         raise FieldError(row.where, "final_answer_correct", f"is {final_correct!r}, not a boolean")
-    subset = spec.get("subset") or (spec["hf"]["split"] if "hf" in spec else None)
+    subset = spec.get("subset") or (spec["hf"]["split"] if "hf" in spec else None) or _id_prefix(row.data.get("id"))
     return [_item(spec, row.number, "step_level", "math", question=question, steps=[s.strip() for s in steps],
                   label=first_wrong + 1, subset=subset, generator=_optional_text(row.data, "generator"),
                   final_answer_correct=final_correct, orig_id=row.data.get("id"))]
+
+
+PROCESSBENCH_SUBSETS = ("gsm8k", "math", "olympiadbench", "omnimath")
+
+
+def _id_prefix(orig_id) -> str | None:
+    """The ProcessBench subset an id such as 'olympiadbench-12' names, None for any other id."""
+    prefix = str(orig_id).rsplit("-", 1)[0] if orig_id is not None else None
+    return prefix if prefix in PROCESSBENCH_SUBSETS else None
 
 
 # ---------------------------------------------------------------------------------------------------------

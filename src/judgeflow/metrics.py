@@ -17,6 +17,9 @@ Conventions, everywhere:
   subset keeps its size and weight.
 - A number that is not defined (no items, a constant rating vector) is None, its interval None, and a
   `<name>_reason` says why.
+- JudgeBench-format items (subset = a JudgeBench `source`: mmlu-pro-*, livebench-*, livecodebench) also get
+  JudgeBench's official score `judgebench_score` (see JUDGEBENCH_SCORE_NOTE), overall and per category.
+- Step-level blocks lead with ProcessBench's headline `subset_mean_f1`, the unweighted mean of the per-subset F1.
 """
 
 from __future__ import annotations
@@ -59,6 +62,19 @@ REWARDBENCH_SECTIONS = {
 REWARDBENCH_UPWEIGHTED = "math-prm"
 REWARDBENCH_CODE_SUBSETS = ("hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust")
 NO_SUBSET = "(none)"
+
+# JudgeBench (ScalerLab/JudgeBench utils/metrics.py compute_final_metrics, reverse_order): per pair, each order
+# judged right adds 1, judged wrong (the other response preferred) subtracts 1, a tie verdict or no decision
+# (a parse error) adds 0; the pair is correct when the total is > 0; the score is the fraction of correct pairs
+# (JudgeBench prints it x 100). run_judge.py reports it per `source` prefix and overall; the categories are
+# named as in the paper. An item is JudgeBench-format when its subset (the loader stores the row's `source`
+# there) starts with one of JUDGEBENCH_PREFIXES; one in no category counts in the overall score only.
+JUDGEBENCH_CATEGORIES = {"knowledge": "mmlu-pro", "reasoning": "livebench-reasoning", "math": "livebench-math",
+                         "coding": "livecodebench"}
+JUDGEBENCH_PREFIXES = ("mmlu-pro", "livebench", "livecodebench")
+JUDGEBENCH_SCORE_NOTE = ("JudgeBench official (ScalerLab/JudgeBench utils/metrics.py): per pair +1 for each order "
+                         "judged right, -1 for each judged wrong, 0 for a tie verdict or a parse error; the pair is "
+                         "correct when the total is > 0; score = fraction of correct pairs (JudgeBench prints x100)")
 
 SC_TIE_RULE = ("majority of the parsed verdicts among the first k samples; parse errors do not vote; a tie between "
                "verdicts goes to the one voted first (lowest sample index); no parsed verdict = wrong")
@@ -259,6 +275,44 @@ def _pairwise_row(item: _Item) -> dict:
     }
 
 
+def is_judgebench_source(subset) -> bool:
+    """A JudgeBench `source` (as the judgebench loader stores it in `subset`)."""
+    return isinstance(subset, str) and subset.startswith(JUDGEBENCH_PREFIXES)
+
+
+def judgebench_category(subset) -> str | None:
+    """knowledge / reasoning / math / coding by JudgeBench's source prefixes; None outside them."""
+    if not isinstance(subset, str):
+        return None
+    return next((name for name, prefix in JUDGEBENCH_CATEGORIES.items() if subset.startswith(prefix)), None)
+
+
+def _judgebench_point(judgment: dict) -> int:
+    """+1 judged right, -1 the other response preferred, 0 a tie verdict or a parse error."""
+    if judgment["parse_error"] is not None or judgment["verdict"] is None:
+        return 0
+    if judgment["correct"]:
+        return 1
+    return -1 if judgment["verdict"] in ("A", "B") else 0
+
+
+def judgebench_total(item: _Item) -> int:
+    """The pair's JudgeBench total over both orders (first samples): -2 .. 2; the pair is correct when > 0."""
+    return _judgebench_point(item.main("original")) + _judgebench_point(item.main("swapped"))
+
+
+def _judgebench_fill(out: dict, items: list[_Item], samples: int, confidence: float, seed: int, reason: str) -> None:
+    """judgebench_items, the pair outcome counts and judgebench_score (bootstrap over pairs) of these items."""
+    totals = [judgebench_total(item) for item in items]
+    out["judgebench_items"] = len(items)
+    out["judgebench_pairs_correct"] = sum(t > 0 for t in totals)
+    out["judgebench_pairs_incorrect"] = sum(t < 0 for t in totals)
+    out["judgebench_pairs_zero"] = sum(t == 0 for t in totals)
+    resamples = _Resamples(len(items), samples, seed)
+    _fill(out, "judgebench_score", resamples, _mean(np.array([t > 0 for t in totals], dtype=float)), confidence,
+          reason)
+
+
 def _pairwise_block(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
     scored = [item for item in items if not item.tie]
     rows = [_pairwise_row(item) for item in scored]
@@ -268,7 +322,25 @@ def _pairwise_block(items: list[_Item], samples: int, confidence: float, seed: i
         values = np.array([row[name] for row in rows], dtype=float)
         _fill(out, name, resamples, _mean(values), confidence, "no scored items (empty, or every label a tie)")
     out["rewardbench_score_note"] = REWARDBENCH_SCORE_NOTE
+    judgebench = [item for item in scored if is_judgebench_source(item.subset)]
+    if judgebench:
+        _judgebench_fill(out, judgebench, samples, confidence, seed, "no JudgeBench pairs")
+        out["judgebench_score_note"] = JUDGEBENCH_SCORE_NOTE
     _tokens(out, scored, resamples, confidence)
+    return out
+
+
+def _judgebench_categories(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
+    """judgebench_score per JudgeBench category (JUDGEBENCH_CATEGORIES), each with its own bootstrap over its
+    pairs; {} when no item is JudgeBench-format."""
+    scored = [item for item in items if not item.tie and is_judgebench_source(item.subset)]
+    if not scored:
+        return {}
+    out = {}
+    for name, prefix in JUDGEBENCH_CATEGORIES.items():
+        members = [item for item in scored if judgebench_category(item.subset) == name]
+        out[name] = {"items": len(members), "prefix": prefix}
+        _judgebench_fill(out[name], members, samples, confidence, seed, f"no pairs from a {prefix}* source")
     return out
 
 
@@ -364,7 +436,8 @@ def _step_block(items: list[_Item], samples: int, confidence: float, seed: int) 
 
 
 def _subset_mean_f1(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
-    """ProcessBench's headline: the unweighted mean of the per-subset F1 (subsets with both classes)."""
+    """ProcessBench's headline: the unweighted mean of the per-subset F1 (subsets with both classes; items with
+    no subset form one group), each subset resampled within itself."""
     groups = _by_subset(items)
     usable = [name for name, members in groups.items()
               if {label != 0 for label in _labels(members)} == {True, False}]
@@ -601,9 +674,12 @@ def _task_block(task_type: str, records: list[dict], samples: int, confidence: f
                                           "weight": weights[name]}
             block["subsets"] = dict(sorted(block["subsets"].items()))
             block["sections"] = sections
-        if task_type == "step_level":
-            block.update(_subset_mean_f1(items, samples, confidence, seed))
+    if task_type == "step_level":  # without subsets: the one group's F1
+        block.update(_subset_mean_f1(items, samples, confidence, seed))
     if pairwise:
+        categories = _judgebench_categories(items, samples, confidence, seed)
+        if categories:
+            block["judgebench_categories"] = categories
         block["bias"] = _bias(items, samples, confidence, seed)
         if any(item.tie for item in items) or any(j["verdict"] in TIE_VERDICTS for j in records):
             block["human_agreement"] = _human_agreement(items, samples, confidence, seed)
@@ -678,7 +754,8 @@ def _protocol_row(group: str, block: dict) -> dict:
 
 def tidy(result: dict) -> list[dict]:
     """One row per reported number of a task_metrics result: {group, task_type, protocol, scope, name, k,
-    metric, value, ci_low, ci_high, n}; scope is overall | subset | section | bias | human_agreement | sc_at_k."""
+    metric, value, ci_low, ci_high, n}; scope is overall | subset | section | judgebench_category | bias |
+    human_agreement | sc_at_k."""
     rows = []
 
     def emit(group, block, scope, name, values, n, k=None):
@@ -704,6 +781,10 @@ def tidy(result: dict) -> list[dict]:
                 values = sections["by_section"][name]
                 emit(group, block, "section", name, values, values["items"])
             emit(group, block, "section", "overall", sections["overall"], sections["overall"]["items"])
+        for name in JUDGEBENCH_CATEGORIES:
+            values = block.get("judgebench_categories", {}).get(name)
+            if values is not None:
+                emit(group, block, "judgebench_category", name, values, values["items"])
         for scope in ("bias", "human_agreement"):
             if scope in block:
                 emit(group, block, scope, scope, block[scope], block[scope]["items"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeflow.metrics import PRIMARY_METRIC, TASK_TYPES, tidy
+from judgeflow.metrics import JUDGEBENCH_CATEGORIES, PRIMARY_METRIC, TASK_TYPES, tidy
 from judgeflow.records import read_json
 
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
@@ -364,10 +364,28 @@ def _levels(series: pd.Series) -> list:
 
 # ------------------------------------------------------------------------------ the run's tables and figures
 
-HEADLINE_METRICS = ("accuracy", "consistent_accuracy", "consistency", "parse_error_rate", "rewardbench_score",
-                    "balanced_accuracy", "f1", "pearson", "spearman", "kendall", "exact_agreement",
-                    "accuracy_chosen_first", "accuracy_chosen_second", "accuracy_chosen_longer",
-                    "accuracy_chosen_shorter")
+_BIAS_METRICS = ("accuracy_chosen_first", "accuracy_chosen_second", "accuracy_chosen_longer", "accuracy_chosen_shorter")
+# The headline table of each task type, its columns in this order (a column no row has is left out): the
+# pairwise table puts JudgeBench's official score beside the project's accuracy; the step-level table leads
+# with ProcessBench's headline, the mean of the subset F1s.
+TASK_TABLE_METRICS = {
+    "pairwise": ("accuracy", "judgebench_score", "consistent_accuracy", "consistency", "parse_error_rate",
+                 "rewardbench_score") + _BIAS_METRICS,
+    "step_level": ("subset_mean_f1", "f1", "error_accuracy", "correct_accuracy", "accuracy", "parse_error_rate"),
+    "ref_verification": ("accuracy", "balanced_accuracy", "parse_error_rate"),
+    "ref_free_verification": ("accuracy", "balanced_accuracy", "parse_error_rate"),
+    "single_rating": ("pearson", "spearman", "kendall", "exact_agreement", "parse_error_rate"),
+}
+TASK_TABLE_TITLES = {
+    "pairwise": "Pairwise (judgebench_score: JudgeBench's official pair score, JudgeBench-format benchmarks only)",
+    "step_level": "Step-level (subset_mean_f1: ProcessBench's headline, the mean of the per-subset F1)",
+    "ref_verification": "Reference-based verification",
+    "ref_free_verification": "Reference-free verification",
+    "single_rating": "Single rating",
+}
+JUDGEBENCH_TABLE_TITLE = ("JudgeBench: official score overall and per category (knowledge: mmlu-pro, reasoning: "
+                          "livebench-reasoning, math: livebench-math, coding: livecodebench), beside accuracy")
+TABLE_KEYS = ["benchmark", "group", "model"]
 STAGE_ORDER = ("base", "sft", "dpo")
 
 
@@ -378,14 +396,61 @@ def model_order(model: str) -> tuple[int, int]:
     return len(STAGE_ORDER), int(model.split("_")[1])
 
 
-def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (benchmark, task group, model) with the overall numbers and the pairwise bias numbers."""
-    rows = frame[frame["scope"].isin(["overall", "bias"]) & frame["metric"].isin(HEADLINE_METRICS)]
-    wide = wide_ci_table(rows, ["benchmark", "group", "model"])
+def _wide_rows(rows: pd.DataFrame, order) -> tuple[pd.DataFrame, list[str]]:
+    """Tidy rows -> one row per TABLE_KEYS in training order, with the `order` metrics that are present; only
+    key combinations the rows have (wide_ci_table crosses every benchmark, group and model)."""
+    wide = wide_ci_table(rows, TABLE_KEYS)
+    present = rows[TABLE_KEYS].drop_duplicates()
+    wide = wide.merge(present, on=TABLE_KEYS, how="inner")
     wide["_order"] = wide["model"].map(model_order)
     wide = wide.sort_values(["benchmark", "group", "_order"]).drop(columns="_order").reset_index(drop=True)
-    metrics = [m for m in HEADLINE_METRICS if m in wide.columns]
-    return wide[["benchmark", "group", "model"] + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]]
+    metrics = [m for m in order if m in wide.columns]
+    return wide[TABLE_KEYS + [f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]], metrics
+
+
+def headline_tables(frame: pd.DataFrame) -> list[dict]:
+    """The headline tables of a run: one per task type present (TASK_TABLE_METRICS, in that column order; a
+    metric no row of the table has is left out), then, when a benchmark is JudgeBench-format, the JudgeBench
+    table (official score overall and per category, then accuracy). Each: {kind (task type | "judgebench"),
+    title, table (numbers: m, m_ci_low, m_ci_high), metrics (shown, in order)}."""
+    out = []
+    scoped = frame[frame["scope"].isin(["overall", "bias"])]
+    for task_type in TASK_TYPES:
+        rows = scoped[(scoped["task_type"] == task_type) & scoped["metric"].isin(TASK_TABLE_METRICS[task_type])]
+        if rows.empty:
+            continue
+        table, metrics = _wide_rows(rows, TASK_TABLE_METRICS[task_type])
+        metrics = [m for m in metrics if table[m].notna().any()]
+        out.append({"kind": task_type, "title": TASK_TABLE_TITLES[task_type], "table": table, "metrics": metrics})
+    categories = frame[frame["scope"] == "judgebench_category"]
+    if not categories.empty:
+        keys = categories[TABLE_KEYS].drop_duplicates()
+        overall = scoped[(scoped["scope"] == "overall") & scoped["metric"].isin(["judgebench_score", "accuracy"])]
+        overall = overall.merge(keys, on=TABLE_KEYS)
+        by_category = categories[categories["metric"] == "judgebench_score"].assign(metric=categories["name"])
+        order = ("judgebench_score",) + tuple(JUDGEBENCH_CATEGORIES) + ("accuracy",)
+        table, metrics = _wide_rows(pd.concat([overall, by_category], ignore_index=True), order)
+        out.append({"kind": "judgebench", "title": JUDGEBENCH_TABLE_TITLE, "table": table, "metrics": metrics})
+    return out
+
+
+def write_headline_tables(frame: pd.DataFrame, md_path: str | Path, tex_path: str | Path, caption: str,
+                          label: str = "tab:metrics", digits: int = 3) -> list[dict]:
+    """headline_tables as one Markdown file (the caption, then each table under its title) and one LaTeX file
+    (one booktabs table per headline table, captioned with its title and the caption, labelled
+    <label>-<kind>). Returns headline_tables with each entry's display frame added as `display`."""
+    tables = headline_tables(frame)
+    md, tex = [f"{caption}\n"], []
+    for entry in tables:
+        entry["display"] = ci_frame(entry["table"], entry["metrics"], TABLE_KEYS, digits=digits)
+        md.append(f"**{entry['title']}**\n\n" + to_markdown(entry["display"]))
+        tex.append(to_latex(entry["display"], f"{entry['title']}. {caption}",
+                            f"{label}-{entry['kind'].replace('_', '-')}"))
+    for path in (md_path, tex_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(md_path).write_text("\n".join(md), encoding="utf-8")
+    Path(tex_path).write_text("\n".join(tex), encoding="utf-8")
+    return tables
 
 
 def carried_forward_note(frame: pd.DataFrame) -> str:

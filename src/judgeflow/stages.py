@@ -562,17 +562,14 @@ def report_table(config: dict, metric_files: list[str], config_snapshot: str, cs
         frame = report.tidy_frame(metric_files)
         confidence = config["evaluation"]["confidence"]
         full_hash = read_json(config_snapshot)["config_hash"]
-        table = report.headline_table(frame)
-        metrics_shown = [m for m in report.HEADLINE_METRICS if m in table.columns]
         caption = (f"Judge metrics per benchmark, task and training stage; experiment {config['experiment']}, "
                    f"config {full_hash}. Pairwise items are judged in both orders; parse errors count as wrong "
-                   f"(rewardbench_score counts them 0.5). Brackets: {confidence:.0%} item-level bootstrap intervals."
-                   + report.carried_forward_note(frame))
-        report.write_tables(table, metrics_shown, ["benchmark", "group", "model"], None, md_out, tex_out, caption,
-                            label="tab:metrics")
+                   f"(rewardbench_score counts them 0.5; judgebench_score, JudgeBench's official pair score, 0). "
+                   f"Brackets: {confidence:.0%} item-level bootstrap intervals." + report.carried_forward_note(frame))
+        tables = report.write_headline_tables(frame, md_out, tex_out, caption, label="tab:metrics")
         frame.to_csv(csv_out, index=False)
         s.items_in, s.items_out = len(metric_files), len(frame)
-        s.extra.update(config_hash=full_hash, rows=len(table))
+        s.extra.update(config_hash=full_hash, rows=sum(len(t["table"]) for t in tables if t["kind"] != "judgebench"))
 
 
 def comparison_rows(judgments: list[dict], base: list[dict], ecfg: dict, seed: int) -> list[dict]:
