@@ -20,12 +20,16 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed
 
+# each run first checks its config (a YAML error named with file and line, every ablation variant validated),
+# then prints the hardware and the precision it will use
 run: setup
+	$(BIN)/python -m judgeflow.config
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 # the learning run (docs/learning.md): the judge trained on programmatic critiques beats its base model
 learning: setup
+	$(BIN)/python -m judgeflow.config config/experiments/cpu_learning.yaml
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml
 

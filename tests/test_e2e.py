@@ -256,3 +256,32 @@ def test_deleting_the_report_reruns_only_the_report_and_html_report(run_dir):
     _snakemake(run_dir, *TARGETS, "--report", str(html))
     text = html.read_text(errors="replace")
     assert "metrics.png" in text and "rise_data_size.png" in text and "Ablation" in text
+
+
+def test_a_changed_or_missing_input_or_output_reruns_and_experiments_share_the_models(run_dir):
+    def planned(*configfiles):
+        plan = _snakemake(run_dir, *TARGETS, "-n", configfiles=("config/test.yaml", *configfiles))
+        return set(re.findall(r"^(\w+)\s+\d+$", plan, re.M)) - {"total"}
+
+    # a deleted output of a rule is rebuilt (every file a rule writes is declared)
+    metrics = run_dir / "results/test/main/eval/base/heldout/metrics.json"
+    kept = metrics.read_bytes()
+    metrics.unlink()
+    assert "evaluate" in planned()
+    metrics.write_bytes(kept)
+    # a benchmark pointed at another file re-runs its preparation; a missing one fails naming it
+    fixture = run_dir / "tests/fixtures/datasets/rewardbench.jsonl"
+    shutil.copy(fixture, run_dir / "moved.jsonl")
+    moved = run_dir / "moved.yaml"
+    bench = {"name": "rewardbench_fixture", "type": "rewardbench", "path": "moved.jsonl"}
+    moved.write_text(yaml.safe_dump({"evaluation": {"benchmarks": [bench]}}))
+    assert "prepare_benchmark" in planned(str(moved))
+    moved.write_text(yaml.safe_dump({"evaluation": {"benchmarks": [{**bench, "path": "missing.jsonl"}]}}))
+    failed = subprocess.run([sys.executable, "-m", "snakemake", *TARGETS, "-n", "--cores", "2", "--configfile",
+                             "config/test.yaml", str(moved)], cwd=run_dir, capture_output=True, text=True)
+    assert failed.returncode != 0 and "missing.jsonl" in failed.stdout + failed.stderr
+    # another experiment plans its own results but reuses the prepared models
+    other = run_dir / "other.yaml"
+    other.write_text(yaml.safe_dump({"experiment": "other"}))
+    plan = planned(str(other))
+    assert "ingest" in plan and "prepare_model" not in plan, plan

@@ -365,12 +365,14 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def select(config: dict, *keys: str) -> dict:
+def select(config: dict, *keys: str, shared: bool = False) -> dict:
     """The part of the config a stage reads: 'experiment' plus the given (dotted) keys, nesting kept.
 
     Rules pass this slice as a Snakemake param, so a change to exactly these settings re-runs the stage and
-    a stage that reads a key it did not declare fails loudly instead of silently missing a rerun."""
-    out = {"experiment": config["experiment"]}
+    a stage that reads a key it did not declare fails loudly instead of silently missing a rerun. `shared`
+    leaves 'experiment' out: for outputs every experiment shares (resources/models), which switching
+    experiments must not rebuild."""
+    out = {} if shared else {"experiment": config["experiment"]}
     for key in keys:
         node, target = config, out
         *parents, leaf = key.split(".")

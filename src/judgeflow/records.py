@@ -152,7 +152,7 @@ class StageSummary:
     def as_dict(self) -> dict:
         return {
             "stage": self.stage,
-            "experiment": self.config["experiment"],
+            "experiment": self.config.get("experiment"),  # None for shared outputs (resources/models)
             "settings_hash": config_hash(self.config),
             "items_in": self.items_in,
             "items_out": self.items_out,
@@ -182,7 +182,7 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
     resolutions(clear=True)
     summary = StageSummary(stage=name, config=config)
     start = time.perf_counter()
-    log.info("stage %s (experiment %s, settings %s)", name, config["experiment"], config_hash(config))
+    log.info("stage %s (experiment %s, settings %s)", name, config.get("experiment", "shared"), config_hash(config))
     yield summary
     summary.seconds = time.perf_counter() - start
     used = resolutions()
