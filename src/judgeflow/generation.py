@@ -5,6 +5,11 @@ conversation whose last message is from the assistant is continued (prefill) rat
 Backends: `hf` (in-process transformers, CPU or GPU), `vllm` (in-process vLLM, GPU) and `openai` (any
 OpenAI-compatible server: `vllm serve`, `transformers serve`, an API teacher; openai_backend.py), chosen by
 `make_backend`; all take the same SamplingParams and return the same Completion records.
+
+Fused continuation (hf only, `supports_fused_continuation`): `generate(..., continuation=Continuation(cue, ...))`
+continues each finished row whose text the spec selects with the cue, reusing that row's KV cache instead of
+a second generate call that prefills prompt + text again. Callers keep a two-pass path for the other backends
+(judging.sample_judgments); see HFBackend._decode_fused for how the fused token sequence equals the two-pass one.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from tqdm.auto import tqdm
 
@@ -38,9 +44,28 @@ class Completion:
     text: str
     num_tokens: int
     finish_reason: str  # "stop" (end of turn) or "length" (max_new_tokens reached)
+    # a fused continuation (HFBackend.generate with `continuation`): what the model wrote after text.rstrip() + cue;
+    # None where none was asked for or the spec's `when` declined the row
+    continuation: "Completion | None" = None
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Continue a finished completion with a cue, in the same call: the model is given the conversation with the
+    assistant message `text.rstrip() + cue` (exactly what a second generate call on that continued conversation
+    would be given) and writes up to max_new_tokens more, sampled with the call's temperature/top_p, ending early
+    at an end token or once its text contains `stop`. `when(conversation index, text)` picks the rows to continue
+    (all when None)."""
+    cue: str
+    max_new_tokens: int = 4
+    stop: str | None = None
+    when: Callable[[int, str], bool] | None = None
 
 
 class GenerationBackend(ABC):
+    # whether generate() takes `continuation=Continuation(...)` (continues finished rows from the KV cache)
+    supports_fused_continuation: bool = False
+
     @abstractmethod
     def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
         """For each conversation, params.n completions, in input order."""
@@ -48,6 +73,8 @@ class GenerationBackend(ABC):
 
 class HFBackend(GenerationBackend):
     """Batched in-process transformers generation: prompts grouped by length, left padding, per-row stops."""
+
+    supports_fused_continuation = True
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
         import torch
@@ -74,7 +101,11 @@ class HFBackend(GenerationBackend):
             conversation, tokenize=True, add_generation_prompt=not continuing,
             continue_final_message=continuing, return_dict=False)
 
-    def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
+    def generate(self, conversations: list[list[dict]], params: SamplingParams,
+                 continuation: Continuation | None = None) -> list[list[Completion]]:
+        """params.n completions per conversation. With `continuation`, each finished row that its `when` picks is
+        continued in the same decode loop (Completion.continuation); without it the output is exactly as before
+        continuations existed (same loop, same random stream)."""
         torch = self.torch
         encoded = [self.encode(c) for c in conversations]
         units = sorted(((i, k) for i in range(len(encoded)) for k in range(params.n)),
@@ -90,16 +121,39 @@ class HFBackend(GenerationBackend):
                 ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]):] = 1
             generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
-            with torch.inference_mode():
-                rows = self._decode(ids, mask, params, generator)
-            for unit, tokens in zip(batch, rows):
-                stopped = bool(tokens) and tokens[-1] in self.stop_ids
-                results[unit] = Completion(
-                    text=self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True),
-                    num_tokens=len(tokens), finish_reason="stop" if stopped else "length")
+            if continuation is None:
+                with torch.inference_mode():
+                    rows = self._decode(ids, mask, params, generator)
+                seconds: list[list[int] | None] = [None] * len(batch)
+            else:
+                def target(row, tokens, batch=batch):
+                    i = batch[row][0]
+                    text = self._text(tokens)
+                    if continuation.when is not None and not continuation.when(i, text):
+                        return None
+                    return self.encode(conversations[i] + [{"role": "assistant",
+                                                            "content": text.rstrip() + continuation.cue}])
+
+                # the continuation's own random stream, seeded like the two-pass path's second call (seed + 1)
+                cont_generator = torch.Generator().manual_seed((params.seed + 1) * 100003 + batch_index)
+                with torch.inference_mode():
+                    rows, seconds = self._decode_fused(ids, mask, params, generator, [encoded[i] for i, _ in batch],
+                                                       target, continuation, cont_generator)
+            for unit, tokens, second in zip(batch, rows, seconds):
+                results[unit] = self._completion(tokens, None if second is None else self._completion(second))
             bar.update(len(batch))
         bar.close()
         return [[results[(i, k)] for k in range(params.n)] for i in range(len(conversations))]
+
+    def _completion(self, tokens: list[int], continuation: Completion | None = None) -> Completion:
+        stopped = bool(tokens) and tokens[-1] in self.stop_ids
+        return Completion(text=self._text(tokens), num_tokens=len(tokens),
+                          finish_reason="stop" if stopped else "length", continuation=continuation)
+
+    def _text(self, tokens: list[int]) -> str:
+        """A row's text: its tokens without the end token that stopped it, special tokens skipped."""
+        stopped = bool(tokens) and tokens[-1] in self.stop_ids
+        return self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True)
 
     def _decode(self, ids, mask, params: SamplingParams, generator) -> list[list[int]]:
         """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
@@ -131,6 +185,93 @@ class HFBackend(GenerationBackend):
             out = self.model(input_ids=chosen[:, None], attention_mask=mask,
                              position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache, use_cache=True)
         return tokens
+
+    def _decode_fused(self, ids, mask, params: SamplingParams, generator, prompts: list[list[int]],
+                      target: Callable[[int, list[int]], list[int] | None], continuation: Continuation,
+                      cont_generator) -> tuple[list[list[int]], list[list[int] | None]]:
+        """_decode, plus a continuation of the rows `target` picks, from their KV cache. Returns per row the first
+        tokens (as _decode, same random stream: first-phase rows are sampled together exactly as there) and the
+        continuation's tokens (None for rows not continued).
+
+        When a row finishes (end token or max_new_tokens), target(row, tokens) gives the token ids that a second
+        generate call would prefill: the chat template applied to the conversation + the assistant message
+        text.rstrip() + cue. The row's context is prompt + its tokens (end token dropped), of which all but the
+        last token are in the cache. The longest common prefix of context and target stays; the cache entries
+        after it are masked out (attention mask 0: never attended to again, and positions count only unmasked
+        entries), and the rest of target is fed one token per step (teacher forcing) alongside the other rows.
+        So the continuation is conditioned on exactly the two-pass path's token ids at the same positions: the
+        EOS, trailing whitespace tokens, and any tail that re-tokenises differently (BPE merges across the
+        text/cue boundary) are replaced, not kept. Only float rounding differs (cache entries computed in this
+        batch vs a fresh prefill) and, when sampling, the random stream (cont_generator, not the second call's).
+        """
+        from transformers import DynamicCache
+
+        torch = self.torch
+        stop_ids = set(self.stop_ids)
+        cache = DynamicCache()
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                         use_cache=True, logits_to_keep=1)
+        first: list[list[int]] = [[] for _ in range(ids.shape[0])]
+        second: list[list[int] | None] = [None] * ids.shape[0]
+        forced: list[list[int]] = [[] for _ in range(ids.shape[0])]  # target tokens still to feed
+        active = list(range(ids.shape[0]))  # batch position -> row
+        while True:
+            logits = out.logits[:, -1, :]
+            feed: list[int | None] = [None] * len(active)
+            sampling_second = [p for p, row in enumerate(active) if second[row] is not None and not forced[row]]
+            in_first = [p for p, row in enumerate(active) if second[row] is None]
+            if in_first:
+                chosen = sample_next(logits[in_first] if len(in_first) < len(active) else logits, params, generator)
+                for p, token in zip(in_first, chosen.tolist()):
+                    row = active[p]
+                    first[row].append(token)
+                    if token not in stop_ids and len(first[row]) < params.max_new_tokens:
+                        feed[p] = token
+                        continue
+                    ids_wanted = target(row, first[row])
+                    if ids_wanted is None:
+                        continue  # finished, leaves the batch
+                    context = prompts[row] + (first[row][:-1] if token in stop_ids else first[row])
+                    cached = len(prompts[row]) + len(first[row]) - 1
+                    keep = min(_common_prefix(context, ids_wanted), cached, len(ids_wanted) - 1)
+                    if cached > keep:
+                        mask[p, mask.shape[1] - (cached - keep):] = 0
+                    second[row], forced[row] = [], list(ids_wanted[keep:])
+            if sampling_second:
+                chosen = sample_next(logits[sampling_second], params, cont_generator)
+                for p, token in zip(sampling_second, chosen.tolist()):
+                    row = active[p]
+                    second[row].append(token)
+                    done = token in stop_ids or len(second[row]) >= continuation.max_new_tokens or bool(
+                        continuation.stop and continuation.stop in self._text(second[row]))
+                    if not done:
+                        feed[p] = token
+            for p, row in enumerate(active):
+                if forced[row]:
+                    feed[p] = forced[row].pop(0)
+            keep_positions = [p for p, token in enumerate(feed) if token is not None]
+            if not keep_positions:
+                break
+            if len(keep_positions) < len(active):
+                index = torch.tensor(keep_positions, device=mask.device)
+                mask = mask[index]
+                cache.batch_select_indices(index)
+                active = [active[p] for p in keep_positions]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+            fed = torch.tensor([[feed[p]] for p in keep_positions], device=mask.device)
+            out = self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
+                             past_key_values=cache, use_cache=True)
+        return first, second
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def sample_next(logits, params: SamplingParams, generator, prefix: int = 256):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from judgeflow.generation import GenerationBackend, SamplingParams
+from judgeflow.generation import Continuation, GenerationBackend, SamplingParams
 from judgeflow.templates import item_task_type, judge_prompt, pick_template
 from judgeflow.verdicts import format_verdict, is_correct, parse_verdict
 
 ORDERS = ("original", "swapped")
 # what a judgment record carries over from its prompt (the metrics break results down by these)
+CUE_TOKENS = 4  # new tokens a judgment continued after the verdict cue may take (the verdict and ']]')
 PROMPT_FIELDS = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
                  "subset", "source", "domain", "tie", "chosen_first", "chosen_longer", "chosen_shorter", "origin")
 
@@ -70,26 +71,44 @@ def sample_judgments(backend: GenerationBackend, prompts: list[dict], params: Sa
     """params.n judgments per prompt, each parsed strictly for its task type.
 
     With a verdict cue, a judgment that ends without any verdict tag is continued once: the cue (e.g.
-    "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest, kept up
-    to the tag's closing ']]'. The full text, cue included, is what gets parsed and what later stages train on.
+    "\\nVerdict: [[") is appended as the start of the assistant's text and the model writes the rest (at most
+    CUE_TOKENS tokens), kept up to the tag's closing ']]'. The full text, cue included, is what gets parsed and
+    what later stages train on. A backend that supports it (hf) continues in the same generate call from the
+    judgment's KV cache, stopping at ']]' (fused); the others get a second generate call on the continued
+    conversations (two-pass; vLLM's prefix cache makes its re-prefill cheap). Both condition on the same tokens;
+    greedy verdicts agree up to float rounding, sampled ones are drawn from a different random stream, and the
+    fused path's num_tokens stops counting at the ']]' (the two-pass path counts up to CUE_TOKENS).
     """
     def parse(i, text):
         return parse_verdict(text, prompts[i]["task_type"], **prompts[i]["verdict_args"])
 
+    def needs_cue(i, text):
+        return parse(i, text).error == "no_verdict"
+
     conversations = [p["messages"] for p in prompts]
-    first = backend.generate(conversations, params)
+    fused = bool(verdict_cue) and getattr(backend, "supports_fused_continuation", False)
+    if fused:
+        spec = Continuation(cue=verdict_cue, max_new_tokens=CUE_TOKENS, stop="]]", when=needs_cue)
+        first = backend.generate(conversations, params, continuation=spec)
+    else:
+        first = backend.generate(conversations, params)
     texts = {(i, k): c.text for i, comps in enumerate(first) for k, c in enumerate(comps)}
     tokens = {(i, k): c.num_tokens for i, comps in enumerate(first) for k, c in enumerate(comps)}
     cued = []
     if verdict_cue:
-        cued = [key for key, text in texts.items() if parse(key[0], text).error == "no_verdict"]
-        continued = [conversations[i] + [{"role": "assistant", "content": texts[(i, k)].rstrip() + verdict_cue}]
-                     for i, k in cued]
-        if continued:
-            second = backend.generate(continued, params.with_(n=1, max_new_tokens=4, seed=params.seed + 1))
-            for key, comps in zip(cued, second):
-                texts[key] = texts[key].rstrip() + verdict_cue + _through_tag_end(comps[0].text)
-                tokens[key] += comps[0].num_tokens
+        cued = [key for key, text in texts.items() if needs_cue(key[0], text)]
+        if fused:
+            seconds = [first[i][k].continuation for i, k in cued]
+            if any(c is None for c in seconds):
+                raise RuntimeError("the backend did not continue every judgment without a verdict")
+        else:
+            continued = [conversations[i] + [{"role": "assistant", "content": texts[(i, k)].rstrip() + verdict_cue}]
+                         for i, k in cued]
+            seconds = [comps[0] for comps in backend.generate(
+                continued, params.with_(n=1, max_new_tokens=CUE_TOKENS, seed=params.seed + 1))] if continued else []
+        for key, second in zip(cued, seconds):
+            texts[key] = texts[key].rstrip() + verdict_cue + _through_tag_end(second.text)
+            tokens[key] += second.num_tokens
     cued = set(cued)
     judgments = []
     for i, prompt in enumerate(prompts):
