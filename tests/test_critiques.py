@@ -67,3 +67,25 @@ def test_a_critique_that_cannot_show_the_label_is_refused():
     code = {**item, "domain": "code"}
     with pytest.raises(NoCritique, match="no_programmatic_critique_for_code"):
         critique(prompt, code)
+
+
+def test_audit_tells_a_wrong_decision_from_a_wrong_copy():
+    items = _items(10)
+    prompts = judging.prompts_for(items, TEMPLATES, seed=3)
+    judgments, _ = critiques.teacher_judgments(items, prompts)
+    by_id = {item["id"]: item for item in items}
+    ref = next(j for j in judgments if j["task_type"] == "ref_verification" and "They differ" in j["text"])
+    assert critiques.audit(ref, by_id[ref["item_id"]]) == "same_as_teacher"
+    decided = {**ref, "text": ref["text"].replace("They differ", "They match"), "correct": False}
+    assert critiques.audit(decided, by_id[ref["item_id"]]) == "decision_error"
+    copied = {**ref, "text": ref["text"].replace("Reference answer: ", "Reference answer: 9")}
+    assert critiques.audit(copied, by_id[ref["item_id"]]) == "copy_error"
+    short = {**ref, "text": "[[no]]"}
+    assert critiques.audit(short, by_id[ref["item_id"]]) == "missing_or_extra_line"
+    step = next(j for j in judgments if j["task_type"] == "step_level" and ", wrong (" in j["text"])
+    flipped = {**step, "text": step["text"].replace(", wrong (", ", right (", 1)}
+    assert critiques.audit(flipped, by_id[step["item_id"]]) == "decision_error"
+    table = critiques.audit_table(items, judgments + [decided, copied])
+    row = next(r for r in table if r["task_type"] == "ref_verification")
+    assert row["decision_error"] == 1 and row["copy_error"] == 1 and row["decision_error_correct"] == 0
+    assert sum(r["same_as_teacher"] for r in table) == len(judgments)

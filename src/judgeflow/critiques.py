@@ -184,3 +184,77 @@ def teacher_judgments(items: list[dict], prompts: list[dict]) -> tuple[list[dict
                           "text": text, "verdict": prompt["label"], "parse_error": None, "correct": True,
                           "num_tokens": 0, "cue_used": False})
     return judgments, reasons
+
+
+# ------------------------------------------------------------------------------ auditing a judge's critiques
+
+# the words that carry a decision in a programmatic critique, and the recomputed value after a wrong line
+_DECISIONS = re.compile(r"\b(right|wrong|match|differ|no arithmetic error|an arithmetic error|has one|"
+                        r"first wrong step is step \d+|every step is right)\b|\s*\([^)]*\)", re.IGNORECASE)
+AUDIT_OUTCOMES = ("same_as_teacher", "decision_error", "copy_error", "missing_or_extra_line", "no_teacher_critique")
+
+
+def _body(text: str) -> list[str]:
+    """A critique's lines before its verdict line, stripped."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return [line for line in lines if not line.startswith("Verdict:") and not line.startswith("[[")]
+
+
+def audit(judgment: dict, item: dict) -> str:
+    """Where a judge's critique first departs from the programmatic critique of the same prompt (whose verdict is
+    the gold label): 'same_as_teacher'; 'decision_error' (the first differing line restates the same numbers
+    but decides differently: match/differ, right/wrong, the first wrong step); 'copy_error' (it restates
+    different numbers or words); 'missing_or_extra_line'; 'no_teacher_critique' (none can be written).
+    Separates a judge that learnt to copy what it must check from one that learnt the check itself."""
+    try:
+        teacher = _body(critique(judgment, item))
+    except NoCritique:
+        return "no_teacher_critique"
+    written = _body(judgment["text"])
+    for mine, gold in zip(written, teacher):
+        if mine == gold:
+            continue
+        same_numbers = _DECISIONS.sub("<d>", mine) == _DECISIONS.sub("<d>", gold)
+        return "decision_error" if same_numbers else "copy_error"
+    return "same_as_teacher" if len(written) == len(teacher) else "missing_or_extra_line"
+
+
+def audit_table(items: list[dict], judgments: list[dict]) -> list[dict]:
+    """Per task type: judgments, the share of each audit outcome, and accuracy within each outcome."""
+    by_id = {item["id"]: item for item in items}
+    rows: dict[str, dict] = {}
+    for judgment in judgments:
+        if judgment.get("protocol") != "critique" or judgment["item_id"] not in by_id:
+            continue
+        outcome = audit(judgment, by_id[judgment["item_id"]])
+        row = rows.setdefault(judgment["task_type"], {"task_type": judgment["task_type"], "judgments": 0,
+                                                      **{o: 0 for o in AUDIT_OUTCOMES},
+                                                      **{f"{o}_correct": 0 for o in AUDIT_OUTCOMES}})
+        row["judgments"] += 1
+        row[outcome] += 1
+        row[f"{outcome}_correct"] += bool(judgment["correct"])
+    return [rows[task] for task in sorted(rows)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m judgeflow.critiques ITEMS JUDGMENTS...`: the audit table of each judgments file, Markdown."""
+    import sys
+
+    from judgeflow.records import read_jsonl
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2:
+        print("usage: python -m judgeflow.critiques ITEMS.jsonl JUDGMENTS.jsonl...", file=sys.stderr)
+        return 2
+    items = read_jsonl(args[0])
+    print("| judgments file | task type | n | " + " | ".join(AUDIT_OUTCOMES) + " |")
+    print("|---|---|---|" + "---|" * len(AUDIT_OUTCOMES))
+    for path in args[1:]:
+        for row in audit_table(items, read_jsonl(path)):
+            cells = [f"{row[o]} ({row[f'{o}_correct']} right)" if row[o] else "0" for o in AUDIT_OUTCOMES]
+            print(f"| {path} | {row['task_type']} | {row['judgments']} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
