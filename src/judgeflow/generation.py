@@ -300,10 +300,11 @@ class VLLMBackend(GenerationBackend):
 
     def __init__(self, model_dir: str, dtype: str, tensor_parallel_size: int, gpu_memory_utilization: float,
                  seed: int = 0):
-        from judgeflow.models import ADAPTER_POINTER
+        from judgeflow.models import ADAPTER_POINTER, verify_model_dir
 
         if (Path(model_dir) / ADAPTER_POINTER).exists():
             raise ValueError(f"{model_dir} holds only a LoRA adapter; vLLM needs full weights: set lora.merge: true")
+        verify_model_dir(model_dir)  # vLLM loads the files itself: check them as load_causal_lm does
         try:
             from vllm import LLM
         except ImportError as exc:

@@ -7,13 +7,17 @@ the next stage load either kind through `judgeflow.models.load_causal_lm`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
+import re
 import shutil
 from pathlib import Path
 
 from judgeflow.hardware import resolutions, resolve_precision
-from judgeflow.models import load_causal_lm, save_model
+from judgeflow.models import load_causal_lm, model_identity, safetensors_problem, save_model, torch_file_problem
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +64,131 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def last_checkpoint(work_dir: Path) -> str | None:
-    """The newest complete Trainer checkpoint in work_dir (a killed job's leftovers), if any."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+# What a work dir's checkpoints were trained on (see fingerprint); a work dir is resumed only when it matches.
+FINGERPRINT = "judgeflow_fingerprint.json"
+_CHECKPOINT = re.compile(r"checkpoint-([0-9]+)")
 
 
-def _run(trainer, work_dir: Path) -> str | None:
-    resume = last_checkpoint(work_dir)
+def _sha(value) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(kind: str, rows: list[dict], settings: dict, init_dir: str | Path) -> dict:
+    """sha256 sums of what a training run's checkpoints depend on: the trainer, its examples (as canonical
+    JSON, in order), its settings, and the weights it starts from (by checksum, not path, so a moved results
+    tree still resumes)."""
+    parts = {"kind": kind, "examples": _sha(rows), "settings": _sha(settings), "init": _sha(model_identity(init_dir))}
+    return {**parts, "sha256": _sha(parts), "rows": len(rows)}
+
+
+def _claim_work_dir(work_dir: Path, expected: dict) -> None:
+    """Discard a work dir left by a run of other data, settings or initial weights (or by a judgeflow that
+    wrote no fingerprint), then record this run's fingerprint in it."""
+    stored = None
+    try:
+        stored = json.loads((work_dir / FINGERPRINT).read_text())
+    except FileNotFoundError:
+        pass
+    except ValueError:
+        stored = {}
+    leftovers = work_dir.is_dir() and any(p.name != FINGERPRINT for p in work_dir.iterdir())
+    if leftovers and (stored or {}).get("sha256") != expected["sha256"]:
+        if stored is None:
+            why = f"it has no {FINGERPRINT} (left by an older judgeflow), so what it was trained on is unknown"
+        else:
+            changed = [k for k in ("kind", "examples", "settings", "init") if stored.get(k) != expected[k]]
+            why = f"its fingerprint ({FINGERPRINT}) differs in: {', '.join(changed) or 'all of it'}"
+        log.warning("discarding the work dir %s of an earlier, interrupted run: %s; training starts from step 0",
+                    work_dir, why)
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = work_dir / (FINGERPRINT + ".tmp")
+    tmp.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, work_dir / FINGERPRINT)
+
+
+def _files_problem(paths: list[Path]) -> str | None:
+    for path in paths:
+        if not path.is_file():
+            return f"{path.name} is missing"
+        check = safetensors_problem if path.suffix == ".safetensors" else torch_file_problem
+        problem = check(path)
+        if problem:
+            return f"{path.name} is cut short: {problem}"
+    return None
+
+
+def checkpoint_problem(folder: Path, step: int) -> str | None:
+    """Why a Trainer checkpoint folder cannot be resumed from, or None when it is complete: the trainer state
+    (the Trainer writes it last) naming this step, the weights, optimizer and scheduler state as the Trainer
+    writes them, each file whole (a safetensors header, or a torch archive's directory at its end, checked)."""
+    state = folder / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json (the Trainer writes it last)"
+    try:
+        global_step = json.loads(state.read_text())["global_step"]
+    except (ValueError, KeyError, TypeError):
+        return "trainer_state.json is cut short or unreadable"
+    if global_step != step:
+        return f"trainer_state.json is of step {global_step}"
+    names = {p.name for p in folder.iterdir()}
+    engine = any(n.startswith("global_step") for n in names)  # DeepSpeed keeps model and optimizer in there
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if index in names:
+            try:
+                shards = sorted(set(json.loads((folder / index).read_text())["weight_map"].values()))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return f"{index} is cut short or unreadable"
+            weights = [folder / shard for shard in shards]
+            break
+    else:
+        weights = [folder / n for n in ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin",
+                                        "adapter_model.bin") if n in names]
+    if not weights and not engine and not any(n.startswith("pytorch_model_fsdp") for n in names):
+        return "no model weights"
+    optimizer = [folder / n for n in ("optimizer.pt", "optimizer.bin") if n in names]
+    if not optimizer and not engine and not any(n.startswith("optimizer") or n.endswith("-optimizer.pt")
+                                                for n in names):
+        return "no optimizer state"
+    if "scheduler.pt" not in names and not engine:
+        return "no scheduler.pt"
+    return _files_problem(weights + optimizer + [folder / n for n in ("scheduler.pt",) if n in names])
+
+
+def last_checkpoint(work_dir: Path, discard_incomplete: bool = False) -> str | None:
+    """The newest complete Trainer checkpoint in work_dir (a killed job's leftovers), if any. Incomplete ones
+    (a job killed while writing one) are logged and skipped; with discard_incomplete also deleted, so neither
+    a later resume nor the Trainer's rotation of old checkpoints (save_total_limit) ever meets them."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return None
+    found = []
+    for path in work_dir.iterdir():
+        match = _CHECKPOINT.fullmatch(path.name)
+        if not match or not path.is_dir():
+            continue
+        step = int(match.group(1))
+        problem = checkpoint_problem(path, step)
+        if problem is None:
+            found.append((step, path))
+            continue
+        log.warning("skipping the incomplete checkpoint %s: %s%s", path, problem,
+                    "; removed" if discard_incomplete else "")
+        if discard_incomplete:
+            shutil.rmtree(path, ignore_errors=True)
+    return str(max(found)[1]) if found else None
+
+
+def _run(trainer, work_dir: Path, expected: dict) -> str | None:
+    """Train, resuming from the work dir's newest complete checkpoint when the work dir was written by a run
+    with this fingerprint; rank 0 alone cleans the work dir up, the other processes wait for it."""
+    if trainer.is_world_process_zero():
+        _claim_work_dir(work_dir, expected)
+        resume = last_checkpoint(work_dir, discard_incomplete=True)
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.is_world_process_zero():
+        resume = last_checkpoint(work_dir)
     if resume:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
@@ -116,7 +236,8 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
                                "summary.json and enlarge the data or change the sampling settings")
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
-    dataset = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
+    rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
+    dataset = Dataset.from_list(rows)
     args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle), completion_only_loss=True,
                      shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
@@ -128,7 +249,8 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     if kept < len(examples):
         log.warning("%d of %d examples lost their whole completion to truncation at max_length=%d and are skipped",
                     len(examples) - kept, len(examples), tcfg["max_length"])
-    resumed = _run(trainer, work_dir)
+    resumed = _run(trainer, work_dir, fingerprint("sft", rows,
+                                                  {"tcfg": tcfg, "seed": seed, "shuffle": shuffle}, init_dir))
     return {**_finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed),
             "examples_trained": kept, "examples_truncated_away": len(examples) - kept}
 
@@ -146,12 +268,14 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
                                "incorrect sampled judgment; see the sampling stage's summary.json")
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
-    dataset = Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs])
+    rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
+    dataset = Dataset.from_list(rows)
     loss = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, nll_weight]} if nll_weight > 0 \
         else {"loss_type": ["sigmoid"]}
     args = DPOConfig(**_common_args(tcfg, work_dir, seed, len(pairs)), beta=beta,
                      include_num_input_tokens_seen="non_padding", **loss)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_peft_config(tcfg["lora"]))
-    resumed = _run(trainer, work_dir)
+    resumed = _run(trainer, work_dir, fingerprint("dpo", rows, {"tcfg": tcfg, "seed": seed, "beta": beta,
+                                                                          "nll_weight": nll_weight}, init_dir))
     return _finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed)
