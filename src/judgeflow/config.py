@@ -359,10 +359,15 @@ def _get(config: dict, dotted: str):
     return node
 
 
+def canonical_sha256(value: Any) -> str:
+    """sha256 of a JSON-like value written canonically (sorted keys, no spaces): equal values, equal sums."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def config_hash(config: dict) -> str:
     """A short, stable fingerprint of the whole config, recorded in every summary.json."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return canonical_sha256(config)[:16]
 
 
 def select(config: dict, *keys: str, shared: bool = False) -> dict:

@@ -7,7 +7,6 @@ the next stage load either kind through `judgeflow.models.load_causal_lm`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -16,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+from judgeflow.config import canonical_sha256
 from judgeflow.hardware import resolutions, resolve_precision
 from judgeflow.models import load_causal_lm, model_identity, safetensors_problem, save_model, torch_file_problem
 
@@ -69,17 +69,12 @@ FINGERPRINT = "judgeflow_fingerprint.json"
 _CHECKPOINT = re.compile(r"checkpoint-([0-9]+)")
 
 
-def _sha(value) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def fingerprint(kind: str, rows: list[dict], settings: dict, init_dir: str | Path) -> dict:
     """sha256 sums of what a training run's checkpoints depend on: the trainer, its examples (as canonical
     JSON, in order), its settings, and the weights it starts from (by checksum, not path, so a moved results
     tree still resumes)."""
-    parts = {"kind": kind, "examples": _sha(rows), "settings": _sha(settings), "init": _sha(model_identity(init_dir))}
-    return {**parts, "sha256": _sha(parts), "rows": len(rows)}
+    parts = {"kind": kind, "examples": canonical_sha256(rows), "settings": canonical_sha256(settings), "init": canonical_sha256(model_identity(init_dir))}
+    return {**parts, "sha256": canonical_sha256(parts), "rows": len(rows)}
 
 
 def _claim_work_dir(work_dir: Path, expected: dict) -> None:
