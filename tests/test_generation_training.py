@@ -269,3 +269,36 @@ def test_training_can_learn_a_verdict_that_the_prompt_decides(tiny_model_dir, tm
     assert {label for _, label in heldout} == {"yes", "no"}
     assert learnt >= 0.9 and said >= {"yes", "no"}, (base, learnt, said)
     assert learnt > base
+
+
+def test_decision_weights_fall_on_the_decision_tokens_only(tiny_model_dir):
+    from judgeflow.models import load_causal_lm
+    from judgeflow.training import weighted_rows
+
+    _, tokenizer = load_causal_lm(tiny_model_dir)
+    content = "Response answer: 12. Reference: 13. They differ.\nVerdict: [[no]]"
+    row = {"prompt": [{"role": "user", "content": "Is 12 right?"}],
+           "completion": [{"role": "assistant", "content": content}]}
+    [out] = weighted_rows(tokenizer, [row], 5.0, 512)
+    assert len(out["input_ids"]) == len(out["labels"]) == len(out["loss_weights"])
+    heavy = [i for i, w in zip(out["input_ids"], out["loss_weights"]) if w == 5.0]
+    assert "differ" in tokenizer.decode(heavy) and "[[no]]" in tokenizer.decode(heavy).replace(" ", "")
+    assert "Reference" not in tokenizer.decode(heavy)
+    prompt = [w for w, label in zip(out["loss_weights"], out["labels"]) if label == -100]
+    assert prompt and set(prompt) == {0.0}, "the prompt carries no loss"
+    # the same completion tokens as TRL's own preparation
+    plain = weighted_rows(tokenizer, [row], 1.0, 512)[0]
+    assert plain["labels"] == out["labels"] and set(plain["loss_weights"]) <= {0.0, 1.0}
+    assert weighted_rows(tokenizer, [row], 5.0, 4) == [], "a completion truncated away is dropped"
+
+
+def test_decision_weighted_sft_trains_and_logs_decision_accuracy(tiny_model_dir, tmp_path):
+    rows = [{"prompt": [{"role": "user", "content": f"Is {i} even?"}],
+             "completion": [{"role": "assistant", "content": f"{i} is {'even' if i % 2 == 0 else 'odd'}, "
+                                                            f"{'right' if i % 2 == 0 else 'wrong'}.\n[[A]]"}]}
+            for i in range(4)]
+    result = train_sft(tiny_model_dir, rows, tmp_path / "w", {**TCFG, "decision_weight": 10.0}, seed=0)
+    assert result["steps"] == 2 and result["first_loss"] > 0
+    assert any("decision_token_accuracy" in entry for entry in result["log_history"])
+    before, after = _weights(tiny_model_dir), _weights(tmp_path / "w")
+    assert any(not torch.equal(before[k], after[k]) for k in before)

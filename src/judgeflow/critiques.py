@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from judgeflow.data import extract_answer, normalize_number
 from judgeflow.judging import PROMPT_FIELDS
-from judgeflow.verdicts import format_verdict, parse_verdict
+from judgeflow.verdicts import format_verdict, parse_verdict, tag_spans
 
 TEACHER = "programmatic"
 # "a op b = c" with optional further operations on the left ("3 + 4 * 2 = 11"); numbers may carry commas
@@ -192,6 +192,15 @@ def teacher_judgments(items: list[dict], prompts: list[dict]) -> tuple[list[dict
 _DECISIONS = re.compile(r"\b(right|wrong|match|differ|no arithmetic error|an arithmetic error|has one|"
                         r"first wrong step is step \d+|every step is right)\b|\s*\([^)]*\)", re.IGNORECASE)
 AUDIT_OUTCOMES = ("same_as_teacher", "decision_error", "copy_error", "missing_or_extra_line", "no_teacher_critique")
+
+
+def decision_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the tokens that decide in a critique: the decision words of the programmatic grammar
+    (right / wrong, match / differ, which response has the error, the first wrong step, a recomputed value)
+    and the verdict tag. `decision_weight` of an SFT-trained stage weights them in its loss; in a model-written
+    critique the same words and the tag are weighted where they occur."""
+    spans = [match.span() for match in _DECISIONS.finditer(text)] + tag_spans(text)
+    return sorted(spans)
 
 
 def _body(text: str) -> list[str]:

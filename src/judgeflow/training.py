@@ -220,9 +220,83 @@ def _throughput(trainer) -> float | None:
     return round(tokens / runtime, 2) if tokens and runtime else None
 
 
+def weighted_rows(tokenizer, rows: list[dict], weight: float, max_length: int) -> list[dict]:
+    """Prompt/completion conversations tokenized as TRL's SFT preparation does (chat template, the completion
+    from where prompt and prompt+completion diverge, keep-start truncation, examples without a completion token
+    dropped), each with a per-token loss weight: `weight` on a completion token that overlaps a decision span
+    (`critiques.decision_spans`), 1 on the other completion tokens, 0 on the prompt."""
+    from judgeflow.critiques import decision_spans
+
+    out = []
+    for row in rows:
+        prompt_text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+        full_text = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False)
+        prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        encoded = tokenizer(full_text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        start = next((i for i, (a, b) in enumerate(zip(prompt_ids, ids)) if a != b), min(len(prompt_ids), len(ids)))
+        content = row["completion"][-1]["content"]
+        base = full_text.rfind(content)
+        spans = [(base + a, base + b) for a, b in decision_spans(content)] if base >= 0 else []
+        labels = [-100] * start + ids[start:]
+        weights = [0.0] * start + [weight if any(a < end and begin < b for a, b in spans) else 1.0
+                                   for begin, end in offsets[start:]]
+        labels, ids, weights = labels[:max_length], ids[:max_length], weights[:max_length]
+        if any(label != -100 for label in labels):
+            out.append({"input_ids": ids, "labels": labels, "loss_weights": weights})
+    return out
+
+
+def _weighted_sft_trainer():
+    """SFTTrainer whose loss is the weighted mean of the completion tokens' NLL (weights from `weighted_rows`);
+    it logs the token accuracy on the weighted (decision) tokens beside the usual one."""
+    import torch
+    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    class WeightedCollator(DataCollatorForLanguageModeling):
+        def torch_call(self, examples):
+            batch = super().torch_call([{k: v for k, v in e.items() if k != "loss_weights"} for e in examples])
+            width = batch["input_ids"].shape[1]
+            weights = [e["loss_weights"][:width] for e in examples]
+            batch["loss_weights"] = torch.tensor([w + [0.0] * (width - len(w)) for w in weights])
+            return batch
+
+    class WeightedSFTTrainer(SFTTrainer):
+        def __init__(self, *args, **kwargs):
+            kwargs["data_collator"] = WeightedCollator(pad_token_id=kwargs["processing_class"].pad_token_id)
+            super().__init__(*args, **kwargs)
+            self.loss_is_scaled_for_ga = False  # a mean per micro-batch: the Trainer divides by accumulation
+
+        def _set_signature_columns_if_needed(self):
+            self._signature_columns = ["input_ids", "labels", "loss_weights"]
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            weights, labels = inputs.pop("loss_weights")[:, 1:], inputs.pop("labels")[:, 1:]
+            outputs = model(**inputs, use_cache=False)
+            logits = outputs.logits[:, :-1].float()
+            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100,
+                                                    reduction="none")
+            mask = labels != -100
+            weights = weights.to(nll.dtype) * mask
+            loss = (nll * weights).sum() / weights.sum().clamp(min=1e-8)
+            mode = "train" if model.training else "eval"
+            with torch.no_grad():
+                right = (logits.argmax(-1) == labels) & mask
+                decisive = mask & (weights > 1)
+                self._metrics[mode]["mean_token_accuracy"].append((right.sum() / mask.sum().clamp(min=1)).item())
+                if decisive.any():
+                    self._metrics[mode]["decision_token_accuracy"].append(
+                        ((right & decisive).sum() / decisive.sum()).item())
+            return (loss, outputs) if return_outputs else loss
+
+    return WeightedSFTTrainer
+
+
 def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: dict, seed: int,
               shuffle: bool = True) -> dict:
-    """Supervised fine-tuning on prompt/completion conversations (loss on the completion only)."""
+    """Supervised fine-tuning on prompt/completion conversations (loss on the completion only; with
+    `decision_weight` > 1 the decision tokens weigh more, see `weighted_rows`)."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -232,11 +306,16 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
-    dataset = Dataset.from_list(rows)
+    weight = tcfg.get("decision_weight", 1)
     args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle), completion_only_loss=True,
                      shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=_peft_config(tcfg["lora"]))
+    if weight == 1:
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                             processing_class=tokenizer, peft_config=_peft_config(tcfg["lora"]))
+    else:
+        dataset = Dataset.from_list(weighted_rows(tokenizer, rows, weight, tcfg["max_length"]))
+        trainer = _weighted_sft_trainer()(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                          peft_config=_peft_config(tcfg["lora"]))
     kept = len(trainer.train_dataset)
     if kept == 0:
         raise EmptyTrainingSet(f"no training examples left for {out_dir}: all {len(examples)} lost their whole "

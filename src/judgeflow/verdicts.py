@@ -42,6 +42,11 @@ class Verdict:
     error: str | None  # None or one of ERRORS
 
 
+def tag_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of every verdict tag ("[[A]]") in a text."""
+    return [match.span() for match in _TAG.finditer(text)]
+
+
 def _check_task_type(task_type: str) -> None:
     if task_type not in TASK_TYPES:
         raise ValueError(f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
