@@ -22,4 +22,8 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         report_outputs(),
+        # named here too, not only as the report's inputs: Snakemake does not rebuild a deleted intermediate
+        # file whose consumers are up to date, and these are the files a researcher reads and may delete
+        main_metrics(),
+        main_judgments(),
     default_target: True

@@ -301,3 +301,22 @@ def test_config_check_command_names_the_yaml_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "judgeflow.config", "config/test.yaml"], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("valid: ")
+
+
+def test_a_source_or_benchmark_at_a_missing_file_is_refused_naming_its_key(tmp_path):
+    from judgeflow.config import missing_inputs
+
+    (tmp_path / "here.jsonl").write_text("{}\n")
+    main = {"data": {"sources": [{"name": "a", "type": "gsm8k", "path": "here.jsonl"},
+                                 {"name": "b", "type": "xstest", "path": "here.jsonl", "completions": "gone.jsonl"}]},
+            "evaluation": {"benchmarks": [{"name": "rb", "type": "rewardbench", "path": "nope.jsonl"}]}}
+    other = {**main, "evaluation": {"benchmarks": [{"name": "rb", "type": "rewardbench", "path": "else.jsonl"}]}}
+    assert missing_inputs({"main": main, "v": other}, root=tmp_path) == [
+        "data.sources[1].completions (b): gone.jsonl does not exist",
+        "evaluation.benchmarks[0].path (rb): nope.jsonl does not exist",
+        "evaluation.benchmarks[0].path (rb): else.jsonl does not exist (in variant v)"]
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("evaluation:\n  benchmarks: [{name: rb, type: rewardbench, path: nope.jsonl}]\n")
+    run = subprocess.run([sys.executable, "-m", "judgeflow.config", "config/test.yaml", str(missing)], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "evaluation.benchmarks[0].path (rb): nope.jsonl does not exist" in run.stderr

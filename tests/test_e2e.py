@@ -277,8 +277,6 @@ def test_a_moved_benchmark_reruns_and_experiments_share_the_models(run_dir):
     assert "ingest" in plan and "prepare_model" not in plan, plan
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13 part 3, still open: on the test config a deleted "
-                   "eval/base/heldout/metrics.json is not re-planned ('Nothing to be done'); cause not found")
 def test_a_deleted_metrics_json_is_rebuilt(run_dir):
     metrics = run_dir / "results/test/main/eval/base/heldout/metrics.json"
     kept = metrics.read_bytes()
@@ -289,8 +287,6 @@ def test_a_deleted_metrics_json_is_rebuilt(run_dir):
         metrics.write_bytes(kept)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13 part 3, still open: a benchmark pointed at a missing file "
-                   "passes the dry run")
 def test_a_missing_benchmark_file_fails_the_plan_naming_it(run_dir):
     missing = run_dir / "missing.yaml"
     bench = {"name": "rewardbench_fixture", "type": "rewardbench", "path": "missing.jsonl"}

@@ -393,6 +393,23 @@ def stage_models(config: dict) -> list[str]:
     return ["base", "sft", "dpo"] + [f"round_{r}" for r in range(1, config["rollout"]["rounds"] + 1)]
 
 
+def missing_inputs(variants: dict[str, dict], root: str | Path = ".") -> list[str]:
+    """The local data files that the configs name (sources and benchmarks of every variant) and that do not exist
+    under `root`, one line each with its dotted key. Snakemake plans a job whose input is missing and whose output
+    exists as if nothing changed, so a source or benchmark pointed at a missing file must be refused before."""
+    from judgeflow.loaders import LOCAL_FILE_KEYS
+
+    problems = {}
+    for variant, config in variants.items():
+        for section in ("data.sources", "evaluation.benchmarks"):
+            for i, spec in enumerate(_get(config, section) or []):
+                for key in LOCAL_FILE_KEYS:
+                    if key in spec and not (Path(root) / str(spec[key])).is_file():
+                        line = f"{section}[{i}].{key} ({spec.get('name', '?')}): {spec[key]} does not exist"
+                        problems.setdefault(line, variant)
+    return [line if variant == "main" else f"{line} (in variant {variant})" for line, variant in problems.items()]
+
+
 def as_plain(value: Any) -> Any:
     """Snakemake hands scripts Namedlist/config proxies; turn them into plain JSON-able Python."""
     return json.loads(json.dumps(value, default=dict))
@@ -417,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
         variants = build_variants(load_config(*paths))
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 1
+    missing = missing_inputs(variants)
+    if missing:
+        print("missing input files:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 1
     print(f"valid: {' + '.join(map(str, paths))} ({len(variants)} variants)")
     return 0

@@ -1082,9 +1082,12 @@ def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
     raise ValueError(f"data source '{spec.get('name')}': unknown type {kind!r}; known: {', '.join(LOADER_TYPES)}")
 
 
+LOCAL_FILE_KEYS = ("path", "completions", "references")
+
+
 def local_files(spec: dict) -> list[str]:
     """The local files a source reads: `path`, and xstest `completions` / mt_bench `references`."""
-    return [str(spec[key]) for key in ("path", "completions", "references") if key in spec]
+    return [str(spec[key]) for key in LOCAL_FILE_KEYS if key in spec]
 
 
 def load_gsm8k(path: str | Path, source: str, limit: int | None = None) -> tuple[list[dict], list[dict]]:

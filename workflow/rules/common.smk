@@ -10,7 +10,7 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from judgeflow.config import ConfigError, as_plain, select, stage_models  # noqa: E402
+from judgeflow.config import ConfigError, as_plain, missing_inputs, select, stage_models  # noqa: E402
 from judgeflow.loaders import local_files  # noqa: E402
 from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
@@ -18,6 +18,9 @@ try:
     VARIANTS = build_variants(as_plain(config))
 except ConfigError as error:
     raise WorkflowError(str(error))
+MISSING_INPUTS = missing_inputs(VARIANTS)
+if MISSING_INPUTS:
+    raise WorkflowError("missing input files:\n  " + "\n  ".join(MISSING_INPUTS))
 
 RESULTS = f"results/{config['experiment']}"
 LOGS = f"{RESULTS}/logs"
