@@ -534,8 +534,9 @@ def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str
 
 # ------------------------------------------------------------------------------------ training curves
 
-TRAINING_CURVES = {"loss": "training loss", "rewards/accuracies": "DPO reward accuracy",
-                   "rewards/margins": "DPO reward margin"}
+TRAINING_CURVES = {"loss": "training loss", "mean_token_accuracy": "SFT token accuracy",
+                   "decision_token_accuracy": "SFT decision-token accuracy",
+                   "rewards/accuracies": "DPO reward accuracy", "rewards/margins": "DPO reward margin"}
 
 
 def training_frame(summaries: dict[str, dict]) -> pd.DataFrame:

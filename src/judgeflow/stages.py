@@ -145,7 +145,9 @@ def build_items(config: dict, records_path: str, responses: list[str], benchmark
                                                        dcfg["task_ratio"], seed)
         rollout, batch_counts = items_mod.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
                                                                dcfg["task_ratio"], config["rollout"]["rounds"], seed)
-        items = ([i for i in items if i["split"] == "benchmark"] + seed_items
+        # the held-out split judges the task types the run trains: a share of 0 builds none of them
+        items = ([i for i in items if i["split"] == "benchmark" and dcfg["task_ratio"].get(i["task_type"], 0) > 0]
+                 + seed_items
                  + [{**i, "split": "seed_unused"} for i in seed_rest] + rollout)
         items = [{**i, "template_id": templates.pick_template(i, config["judge"]["templates"], seed)} for i in items]
         for reject in rejects:
