@@ -103,7 +103,8 @@ def _bad(config, **changes):
 
 
 SHIPPED = [["config.yaml"], ["config.yaml", "test.yaml"]] + [
-    ["config.yaml", f"experiments/{path.name}"] for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))]
+    ["config.yaml", f"experiments/{path.name}"] for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
+    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"]]  # run 4, as it is run
 
 
 @pytest.mark.parametrize("files", SHIPPED, ids=lambda files: files[-1])
