@@ -173,3 +173,31 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
     assert block["accuracy"] == pytest.approx(sum(j["correct"] for j in judgments) / 12)
     assert block["rewardbench_score"] == pytest.approx((sum(j["correct"] for j in judgments) + 0.5 * 2) / 12)
     assert set(result["tasks"]) == {"pairwise"}
+
+
+def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
+    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models, validate_config
+    from judgeflow.variants import build_variants, canonical
+
+    assert stage_models(default_config) == ["base", "sft", "dpo", "round_1"]
+    assert stage_models(test_config)[-2:] == ["rl", "rm"] and final_model(test_config) == "round_2"
+    assert final_model(deep_merge(test_config, {"rl": {"init": "final"}})) == "rl"
+    bad = deep_merge(test_config, {"rl": {"grouping": "eis", "training": {"batch_size": 6}}})
+    with pytest.raises(ConfigError, match="2 x rl.num_generations"):
+        validate_config(bad)
+    with pytest.raises(ConfigError, match="reward_model.training.lora.merge"):
+        validate_config(deep_merge(test_config, {"reward_model": {"training": {"lora": {"merge": False}}}}))
+    with pytest.raises(ConfigError, match="rl is not trained"):
+        build_variants(deep_merge(default_config, {"ablations": {"x": {
+            "title": "x", "vary": {"rl.grouping": ["eis"]}, "models": ["rl"], "benchmark": "heldout", "plot": "bar",
+            "metric": "accuracy"}}}))
+    # the enhancement ablation: EIS re-runs GRPO only; the plain point is the main run of the test config
+    variants = build_variants(test_config)
+    eis = "enhancement.grouping=eis"
+    assert variants[eis]["rl"]["grouping"] == "eis"
+    assert canonical(variants, "enhancement.grouping=plain", "train_rl", "evaluate") == "main"
+    assert canonical(variants, eis, "train_rl") == eis
+    assert {canonical(variants, eis, s) for s in ("train_sft", "train_dpo", "rollout", "train_rm")} == {"main"}
+    # from the default config, `set` turns rl and rm on for both grid points
+    default_variants = build_variants(default_config)
+    assert all(default_variants[f"enhancement.grouping={g}"]["reward_model"]["enabled"] for g in ("plain", "eis"))
