@@ -1,4 +1,5 @@
-# judgeflow: raw data -> synthetic pairs -> teacher judgments -> SFT -> DPO -> rollout rounds -> evaluation -> report
+# judgeflow: raw data -> synthetic pairs -> teacher judgments -> SFT -> DPO -> rollout rounds (-> GRPO; a scalar RM
+# baseline) -> evaluation -> report
 #
 #   snakemake --cores 2                                   # default experiment (config/config.yaml)
 #   snakemake --cores 2 --configfile config/test.yaml     # tiny model, used by the tests
@@ -14,6 +15,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/annotate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/rollout.smk"
+include: "workflow/rules/rl.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/downstream.smk"
 include: "workflow/rules/report.smk"

@@ -73,7 +73,7 @@ def test_lint_and_plan_every_stage(run_dir):
                  "train_sft", "dpo_sample", "train_dpo", "rollout_sample", "train_rollout", "evaluate", "evaluate_sc",
                  "report_table", "report_figure", "ablation_table", "ablation_figure", "policy_answers",
                  "best_of_n", "downstream_table", "downstream_figure", "tournament", "train_policy",
-                 "policy_accuracy", "policy_table", "policy_figure"):
+                 "policy_accuracy", "policy_table", "policy_figure", "train_rl", "train_rm", "evaluate_rm"):
         assert re.search(rf"^{rule}\s+\d+", plan.stdout, re.M), rule
 
 
@@ -176,14 +176,20 @@ def test_training_and_evaluation_follow_the_config(run_dir, cfg):
 def test_report_and_every_ablation_figure(run_dir, cfg):
     report = run_dir / "results/test/report"
     table = (report / "metrics.md").read_text()
-    assert all(f"| {m} |" in table for m in ("base", "sft", "dpo", "round_2"))
+    assert all(f"| {m} |" in table for m in ("base", "sft", "dpo", "round_2", "rl", "rm"))
+    assert "scalar Bradley-Terry reward model" in table
     assert "\\begin{tabular}" in (report / "metrics.tex").read_text()
     delta = (report / "delta_vs_base.csv").read_text()
     assert all(f",{m}," in delta for m in ("baseline:constant", "baseline:shorter", "sft", "dpo", "round_1"))
     with Image.open(report / "training_curves.png") as image:
         image.verify()
     costs = (report / "training_costs.md").read_text()
-    assert all(f"| {m} |" in costs for m in ("sft", "dpo", "round_1", "round_2"))
+    assert all(f"| {m} |" in costs for m in ("sft", "dpo", "round_1", "round_2", "rl", "rm"))
+    enhancement = (run_dir / "results/test/figures/enhancement.csv").read_text()
+    assert all(f"{m}," in enhancement for m in ("rl", "rm")) and "eis" in enhancement and "plain" in enhancement
+    eis = _summary(run_dir / "results/test/enhancement.grouping=eis/models/rl.summary.json")
+    assert eis["grouping"] == "eis" and (eis["steps"] > 0 or eis["carried_forward"])
+    assert not (run_dir / "results/test/enhancement.grouping=eis/models/sft").exists(), "EIS reuses the main SFT"
     for name in cfg["ablations"]:
         stem = run_dir / "results/test/figures" / name
         for ext in (".csv", ".md", ".tex", ".pdf"):

@@ -84,25 +84,31 @@ def test_canonical_shares_unchanged_stages(test_config):
                      curr2={"rollout.curriculum": [False], "rollout.direct_judgment_share": [0.2]})
     variants = build_variants(config)
     models = stage_models(config)
-    assert models == ["base", "sft", "dpo", "round_1", "round_2"]
+    # the test config trains GRPO (rl) and the scalar reward model (rm) after the chain
+    assert models == ["base", "sft", "dpo", "round_1", "round_2", "rl", "rm"]
+
+    def evaluation(model):  # as workflow/rules/common.smk's eval_dir: the reward model is scored by evaluate_rm
+        return "evaluate_rm" if model == "rm" else "evaluate"
 
     half = "share.direct_judgment_share=0.5"
     assert {s: canonical(variants, half, s) for s in TRAINING_STAGES} == {
         **{s: MAIN for s in TRAINING_STAGES}, "rollout": half}
-    assert {m: canonical(variants, half, model_stage(m), "evaluate") for m in models} == {
-        "base": MAIN, "sft": MAIN, "dpo": MAIN, "round_1": half, "round_2": half}
+    # rl: train_rl's parents include rollout whatever rl.init is (rl.init final starts from the last round), so
+    # a rollout setting re-runs GRPO even from sft (conservative); rm reads only the seed items and the base model
+    assert {m: canonical(variants, half, model_stage(m), evaluation(m)) for m in models} == {
+        "base": MAIN, "sft": MAIN, "dpo": MAIN, "round_1": half, "round_2": half, "rl": half, "rm": MAIN}
     same = "share.direct_judgment_share=0.2"  # the main run's value: shares everything
     assert {canonical(variants, same, s) for s in STAGES} == {MAIN}
-    assert {canonical(variants, same, model_stage(m), "evaluate") for m in models} == {MAIN}
+    assert {canonical(variants, same, model_stage(m), evaluation(m)) for m in models} == {MAIN}
 
     splits = "splits.seed=10"
     assert {s: canonical(variants, splits, s) for s in TRAINING_STAGES} == {s: splits for s in TRAINING_STAGES}
-    assert {canonical(variants, splits, model_stage(m), "evaluate") for m in models} == {splits}
+    assert {canonical(variants, splits, model_stage(m), evaluation(m)) for m in models} == {splits}
 
     sc = "sc.sc_max_k=4"
     assert config["evaluation"]["sc_max_k"] != 4
     assert {canonical(variants, sc, s) for s in TRAINING_STAGES} == {MAIN}, "only evaluation reads sc_max_k"
-    assert {canonical(variants, sc, model_stage(m), "evaluate") for m in models} == {sc}
+    assert {canonical(variants, sc, model_stage(m), evaluation(m)) for m in models} == {sc}
 
     # the first variant with the same settings is canonical, main first, then in ablation order
     twin = "curr2.curriculum=false_direct_judgment_share=0.2"

@@ -144,6 +144,9 @@ def _cross_reference_problems(config: dict) -> list[str]:
                             f"nor a name under evaluation.benchmarks")
         if spec["plot"] == "heatmap" and len(spec["vary"]) != 2:
             problems.append(f"config key 'ablations.{name}.vary': a heatmap needs exactly two varied keys")
+        if spec.get("set") and not spec["vary"]:
+            problems.append(f"config key 'ablations.{name}.set': needs a non-empty vary (an empty vary plots the "
+                            "main run's models)")
         if spec["plot"] == "line" and len(spec["vary"]) > 1:
             problems.append(f"config key 'ablations.{name}.vary': a line plot varies at most one key")
     names = [source["name"] for source in config["data"]["sources"]]
@@ -154,8 +157,37 @@ def _cross_reference_problems(config: dict) -> list[str]:
         if source["type"] == "synthetic_arithmetic" and source["min_steps"] > source["max_steps"]:
             problems.append(f"config key 'data.sources.{index}.min_steps': larger than max_steps")
     problems += _data_problems(config)
+    problems += _rl_problems(config)
     problems += _model_problems(config)
     problems += _training_problems(config)
+    return problems
+
+
+def _rl_problems(config: dict) -> list[str]:
+    """A GRPO generation batch must hold whole groups: num_generations completions per row (TRL), and with
+    EIS grouping both rows of an item, 2 x num_generations. The batch is training.batch_size x
+    gradient_accumulation_steps x processes (resources.training.gpu, at least 1). The reward model is scored
+    from full weights (models.load_reward_model), so its LoRA is merged."""
+    problems = []
+    lora = config["reward_model"]["training"]["lora"]
+    if config["reward_model"]["enabled"] and lora["enabled"] and not lora.get("merge", True):
+        problems.append("config key 'reward_model.training.lora.merge': the reward model is scored from full "
+                        "weights; set it to true")
+    rl = config["rl"]
+    if not rl["enabled"]:
+        return problems
+    tcfg = rl["training"]
+    batch = tcfg["batch_size"] * tcfg["gradient_accumulation_steps"] * max(1, config["resources"]["training"]["gpu"])
+    group = rl["num_generations"] * (2 if rl["grouping"] == "eis" else 1)
+    if batch % group:
+        problems.append(f"config key 'rl.training.batch_size': the GRPO generation batch of {batch} completions "
+                        f"(batch_size {tcfg['batch_size']} x gradient_accumulation_steps "
+                        f"{tcfg['gradient_accumulation_steps']} x processes) must be a multiple of "
+                        + ("2 x rl.num_generations (EIS grouping: both orders of an item in one group) = "
+                           if rl["grouping"] == "eis" else "rl.num_generations = ") + str(group))
+    if rl["max_completion_length"] >= tcfg["max_length"]:
+        problems.append(f"config key 'rl.max_completion_length': {rl['max_completion_length']} leaves no room for "
+                        f"the prompt in rl.training.max_length {tcfg['max_length']}")
     return problems
 
 
@@ -289,7 +321,8 @@ def _model_problems(config: dict) -> list[str]:
                             f"{tiny['hidden_size'] // tiny['num_heads']} is odd; rotary position embeddings need "
                             "an even one")
     trained = [("sft", config["base_model"]), ("dpo.training", config["base_model"]),
-               ("rollout.training", config["base_model"]),
+               ("rollout.training", config["base_model"]), ("rl.training", config["base_model"]),
+               ("reward_model.training", config["base_model"]),
                ("downstream.policy_dpo.training", config["downstream"]["policy"])]
     for key, model in trained:
         spec = config["models"].get(model)
@@ -388,9 +421,24 @@ def select(config: dict, *keys: str, shared: bool = False) -> dict:
     return out
 
 
-def stage_models(config: dict) -> list[str]:
-    """Every model of the run, in training order: base, sft, dpo, round_1..round_R."""
+def chain_models(config: dict) -> list[str]:
+    """The generative chain: base, sft, dpo, round_1..round_R (each trained from the one before)."""
     return ["base", "sft", "dpo"] + [f"round_{r}" for r in range(1, config["rollout"]["rounds"] + 1)]
+
+
+def stage_models(config: dict) -> list[str]:
+    """Every model of the run, in training order: the chain (base, sft, dpo, round_1..round_R), then rl (GRPO,
+    when rl.enabled) and rm (the scalar reward model, when reward_model.enabled)."""
+    return (chain_models(config) + (["rl"] if config["rl"]["enabled"] else [])
+            + (["rm"] if config["reward_model"]["enabled"] else []))
+
+
+def final_model(config: dict) -> str:
+    """The last generative judge of the run: rl when it continues the chain (rl.init: final), else the
+    chain's last model (rl from sft or dpo is a branch beside the chain, compared with it)."""
+    if config["rl"]["enabled"] and config["rl"]["init"] == "final":
+        return "rl"
+    return chain_models(config)[-1]
 
 
 def missing_inputs(variants: dict[str, dict], root: str | Path = ".") -> list[str]:

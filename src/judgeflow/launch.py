@@ -19,7 +19,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-TRAINERS = ("sft", "dpo")
+TRAINERS = ("sft", "dpo", "rl", "rm")
 
 
 def _dispatch(kind: str, kwargs: dict) -> dict:
@@ -29,6 +29,10 @@ def _dispatch(kind: str, kwargs: dict) -> dict:
         return training.train_sft(**kwargs)
     if kind == "dpo":
         return training.train_dpo(**kwargs)
+    if kind == "rl":
+        return training.train_rl(**kwargs)
+    if kind == "rm":
+        return training.train_rm(**kwargs)
     raise ValueError(f"unknown training kind {kind!r}; known: {TRAINERS}")
 
 
@@ -43,7 +47,7 @@ def launcher_command(payload_path: str, num_processes: int, accelerate_config: s
 
 def run_training(kind: str, kwargs: dict, num_processes: int = 1, accelerate_config: str | None = None,
                  use_launcher: bool | None = None) -> dict:
-    """Train `kind` ('sft' or 'dpo') with kwargs of judgeflow.training.train_<kind>; return its result.
+    """Train `kind` ('sft', 'dpo', 'rl' or 'rm') with kwargs of judgeflow.training.train_<kind>; return its result.
 
     use_launcher defaults to num_processes > 1; forcing it with one process runs the accelerate path on a CPU."""
     if use_launcher is None:

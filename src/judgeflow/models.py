@@ -271,6 +271,26 @@ def load_causal_lm(folder: str | Path, dtype: str = "float32"):
     return model, tokenizer
 
 
+def load_reward_model(folder: str | Path):
+    """(model, tokenizer) of a reward model: a sequence-classification folder with one output; a causal LM
+    folder gets a fresh score head. Verified as load_causal_lm verifies; the pad token is set on both (the
+    model reads the score at the last non-pad token). Full weights only (reward_model.training.lora.merge)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = Path(folder)
+    verify_model_dir(folder)
+    if (folder / ADAPTER_POINTER).exists():
+        raise ValueError(f"{folder} holds only a LoRA adapter; a reward model needs full weights: set lora.merge: true")
+    with _naming(folder):
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1, dtype=torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
 class _naming:
     """Re-raise a library's error while loading a folder (they name neither the folder nor the file) as a
     CorruptModelError that names it; running out of memory or a missing package is no fault of the folder."""

@@ -389,10 +389,15 @@ TABLE_KEYS = ["benchmark", "group", "model"]
 STAGE_ORDER = ("base", "sft", "dpo")
 
 
+AFTER_ROUNDS = ("rl", "rm")  # GRPO and the scalar reward-model baseline, after the rollout rounds
+
+
 def model_order(model: str) -> tuple[int, int]:
-    """base, sft, dpo, round_1, round_2, ...: the order models are trained in."""
+    """base, sft, dpo, round_1, round_2, ..., rl, rm: the order models are trained in."""
     if model in STAGE_ORDER:
         return STAGE_ORDER.index(model), 0
+    if model in AFTER_ROUNDS:
+        return len(STAGE_ORDER) + 1 + AFTER_ROUNDS.index(model), 0
     return len(STAGE_ORDER), int(model.split("_")[1])
 
 
@@ -536,7 +541,8 @@ def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str
 
 TRAINING_CURVES = {"loss": "training loss", "mean_token_accuracy": "SFT token accuracy",
                    "decision_token_accuracy": "SFT decision-token accuracy",
-                   "rewards/accuracies": "DPO reward accuracy", "rewards/margins": "DPO reward margin"}
+                   "rewards/accuracies": "DPO reward accuracy", "rewards/margins": "DPO reward margin",
+                   "reward": "GRPO mean reward (rl)", "accuracy": "reward-model pair accuracy (rm)"}
 
 
 def training_frame(summaries: dict[str, dict]) -> pd.DataFrame:

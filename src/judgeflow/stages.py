@@ -567,7 +567,8 @@ def report_table(config: dict, metric_files: list[str], config_snapshot: str, cs
         caption = (f"Judge metrics per benchmark, task and training stage; experiment {config['experiment']}, "
                    f"config {full_hash}. Pairwise items are judged in both orders; parse errors count as wrong "
                    f"(rewardbench_score counts them 0.5; judgebench_score, JudgeBench's official pair score, 0). "
-                   f"Brackets: {confidence:.0%} item-level bootstrap intervals." + report.carried_forward_note(frame))
+                   f"Brackets: {confidence:.0%} item-level bootstrap intervals." + report.carried_forward_note(frame)
+                   + (f" {RM_NOTE[0].upper()}{RM_NOTE[1:]}." if (frame["model"] == "rm").any() else ""))
         tables = report.write_headline_tables(frame, md_out, tex_out, caption, label="tab:metrics")
         frame.to_csv(csv_out, index=False)
         s.items_in, s.items_out = len(metric_files), len(frame)
@@ -609,8 +610,10 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
             judges = {**{f"baseline:{k}": v for k, v in metrics.baseline_judgments(base).items()},
                       **{m: v for m, v in judged.items() if m != "base"}}
             for model, rows in judges.items():
+                tasks = {j["task_type"] for j in rows}  # the reward model (rm) judges pairwise items only
                 out += [{"benchmark": benchmark, "model": model, **row}
-                        for row in comparison_rows(rows, base, ecfg, config["seed"])
+                        for row in comparison_rows(rows, [j for j in base if j["task_type"] in tasks], ecfg,
+                                                   config["seed"])
                         if model != "baseline:shorter" or row["task_type"] == "pairwise"]
         frame = pd.DataFrame(out)
         frame["_order"] = frame["model"].map(lambda m: (-1, 0) if m.startswith("baseline:") else report.model_order(m))
@@ -711,3 +714,93 @@ def ablation_figure(config: dict, name: str, csv_path: str, config_snapshot: str
 def write_config_snapshot(config: dict, out: str) -> None:
     """The whole resolved config and its hash: which config made this run's results."""
     write_json(out, {"config_hash": config_hash(config), "config": config})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# RL for judges (GRPO) and the scalar reward-model baseline (judgeflow.rl)
+
+
+def train_rl(config: dict, items_path: str, init_dir: str, out_dir: str, summary: str, log_path: str, threads: int,
+             gpus: int = 0, accelerate_config: str | None = None) -> None:
+    """GRPO on the seed items (the items the teacher annotated for SFT and DPO) with the verifiable verdict
+    reward, plain or EIS grouping (rl.grouping), from the model rl.init names."""
+    from judgeflow import rl
+
+    rcfg = config["rl"]
+    with stage("train_rl", config, summary, log_path, threads) as s:
+        items = _split(items_path, "seed")
+        items, capped = rl.cap_items(items, rcfg["max_items"], config["seed"])
+        if capped:
+            s.reject("max_items", capped)
+        rows = rl.rl_rows(items, config["judge"]["templates"], config["seed"])
+        s.items_in = len(items)
+        per_batch = rcfg["training"]["batch_size"] * rcfg["training"]["gradient_accumulation_steps"] * max(1, gpus)
+        if len(rows) * rcfg["num_generations"] < per_batch:
+            _carry_forward(s, init_dir, out_dir, f"{len(rows)} RL rows x {rcfg['num_generations']} generations fill "
+                           f"no generation batch of {per_batch} completions")
+            return
+        result = launch.run_training("rl", dict(init_dir=init_dir, rows=rows, out_dir=out_dir, rcfg=rcfg,
+                                                seed=config["seed"]),
+                                     num_processes=max(1, gpus), accelerate_config=accelerate_config)
+        if result.get("items_prompt_too_long"):
+            s.reject("prompt_too_long", result["items_prompt_too_long"])
+        s.items_out = result.get("items_trained", len(items))
+        s.extra.update(init_model=init_dir, init=rcfg["init"], per_task=dict(Counter(i["task_type"] for i in items)),
+                       **result)
+
+
+def train_rm(config: dict, items_path: str, init_dir: str, out_dir: str, summary: str, log_path: str, threads: int,
+             gpus: int = 0, accelerate_config: str | None = None) -> None:
+    """A Bradley-Terry reward model (TRL RewardTrainer) from the base model on chosen vs rejected of the
+    pairwise seed items (the same items the teacher annotated)."""
+    from judgeflow import rl
+
+    with stage("train_rm", config, summary, log_path, threads) as s:
+        items = _split(items_path, "seed")
+        pairs = rl.rm_pairs(items)
+        s.items_in = sum(i["task_type"] == "pairwise" for i in items)
+        if s.items_in - len(pairs):
+            s.reject("tie", s.items_in - len(pairs))
+        if not pairs:
+            raise ValueError("train_rm: the seed split has no pairwise item with a chosen and a rejected response; "
+                             "give data.task_ratio.pairwise a share or turn reward_model.enabled off")
+        result = launch.run_training("rm", dict(init_dir=init_dir, pairs=pairs, out_dir=out_dir,
+                                                tcfg=config["reward_model"]["training"], seed=config["seed"]),
+                                     num_processes=max(1, gpus), accelerate_config=accelerate_config)
+        if result.get("pairs_too_long"):
+            s.reject("too_long", result["pairs_too_long"])
+        s.items_out = result.get("pairs_trained", len(pairs))
+        s.extra.update(init_model=init_dir, **result)
+
+
+RM_NOTE = ("rm is a scalar Bradley-Terry reward model (TRL RewardTrainer) from the base model: a pair is judged "
+           "by its two rewards (the higher wins; equal rewards are a tie verdict), so both orders are identical by "
+           "construction; it gives no verdict for the other task types, which it is left out of")
+
+
+def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, model_dir: str, judgments_out: str,
+                metrics_out: str, summary: str, log_path: str, threads: int) -> None:
+    """The reward model as a pairwise judge: each pairwise item's two responses scored, judgments written in
+    the `evaluate` record format (both orders) so the same metrics and report tables read them as model rm."""
+    from judgeflow import rl
+    from judgeflow.training import score_conversations
+
+    ecfg = config["evaluation"]
+    with stage("evaluate_rm", config, summary, log_path, threads) as s:
+        items = _benchmark_items(items_path, heldout)
+        pairwise = [i for i in items if i["task_type"] == "pairwise"]
+        s.items_in = len(items)
+        if len(pairwise) < len(items):
+            s.reject("not_pairwise", len(items) - len(pairwise))
+        conversations = [rl.rm_conversation(i, side) for i in pairwise for side in (i["chosen"], i["rejected"])]
+        scores = score_conversations(model_dir, conversations, config["reward_model"]["training"]["max_length"])
+        rewards = {item["id"]: (scores[2 * k], scores[2 * k + 1]) for k, item in enumerate(pairwise)}
+        judgments = rl.rm_judgments(_eval_prompts(config, pairwise), rewards, config["seed"])
+        s.items_out = write_jsonl(judgments_out, judgments)
+        result = metrics.task_metrics(judgments, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"]) \
+            if judgments else {"tasks": {}, "reason": "no pairwise items"}
+        result.update(model="rm", benchmark=benchmark, model_dir=model_dir, weights_of=None,
+                      experiment=config["experiment"], settings_hash=config_hash(config), note=RM_NOTE,
+                      judgment_stats=_judgment_stats(judgments))
+        write_json(metrics_out, result)
+        s.extra.update(model="rm", benchmark=benchmark, ties=sum(j["verdict"] == "tie" for j in judgments))

@@ -1,4 +1,5 @@
-"""SFT and DPO (+ NLL) with TRL, LoRA or full fine-tuning, checkpointed and resumable.
+"""SFT, DPO (+ NLL), GRPO and a Bradley-Terry reward model with TRL, LoRA or full fine-tuning, checkpointed
+and resumable (one fingerprinted work dir per job, see `_run`).
 
 A stage's model folder holds either full weights (full fine-tuning, or LoRA merged into the weights) or,
 with `lora.merge: false`, only the adapter plus a pointer to the model it was trained on; every sampler and
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from judgeflow.config import canonical_sha256
 from judgeflow.hardware import resolutions, resolve_precision
-from judgeflow.models import load_causal_lm, model_identity, safetensors_problem, save_model, torch_file_problem
+from judgeflow.models import (load_causal_lm, load_reward_model, model_identity, safetensors_problem, save_model,
+                              torch_file_problem)
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,14 @@ class EmptyTrainingSet(RuntimeError):
     pass
 
 
-def _peft_config(lora: dict):
+def _peft_config(lora: dict, task_type: str = "CAUSAL_LM"):
+    """LoRA settings for a causal LM, or for a sequence classifier (SEQ_CLS: PEFT also trains its score head)."""
     if not lora["enabled"]:
         return None
     from peft import LoraConfig
 
     return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora.get("dropout", 0.0),
-                      target_modules=lora["target_modules"], task_type="CAUSAL_LM")
+                      target_modules=lora["target_modules"], task_type=task_type)
 
 
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
@@ -353,3 +356,118 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
     resumed = _run(trainer, work_dir, fingerprint("dpo", rows, {"tcfg": tcfg, "seed": seed, "beta": beta,
                                                                           "nll_weight": nll_weight}, init_dir))
     return _finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# RL for judges (GRPO, plain or EIS grouping) and the scalar reward-model baseline (judgeflow.rl)
+
+
+def _prompt_tokens(tokenizer, messages: list[dict]) -> int:
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+    return len(ids)
+
+
+def train_rl(init_dir: str, rows: list[dict], out_dir: str | Path, rcfg: dict, seed: int) -> dict:
+    """GRPO on judge prompts with the verifiable verdict reward (judgeflow.rl). rows: two adjacent rows per
+    item (judgeflow.rl.rl_rows); rcfg: the `rl` config block (grouping, num_generations, max_completion_length,
+    sampling, beta, loss_type, scale_rewards, reward, vllm, training). An item whose longest prompt leaves
+    fewer than max_completion_length tokens of training.max_length is left out (both of its rows)."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from judgeflow import rl
+
+    tcfg = rcfg["training"]
+    model, tokenizer = load_causal_lm(init_dir)
+    budget = tcfg["max_length"] - rcfg["max_completion_length"]
+    too_long = {row["group"] for row in rows if _prompt_tokens(tokenizer, row["prompt"]) > budget}
+    rows = [row for row in rows if row["group"] not in too_long]
+    if not rows:
+        raise EmptyTrainingSet(f"no RL items left for {out_dir}: every prompt is longer than training.max_length "
+                               f"({tcfg['max_length']}) minus max_completion_length ({rcfg['max_completion_length']})")
+    work_dir = Path(str(out_dir) + ".work")
+    common = _common_args(tcfg, work_dir, seed, len(rows) * rcfg["num_generations"])
+    common.pop("max_length")
+    vllm = rcfg.get("vllm") or {}
+    args = GRPOConfig(**common, num_generations=rcfg["num_generations"],
+                      max_completion_length=rcfg["max_completion_length"],
+                      temperature=rcfg["sampling"]["temperature"], top_p=rcfg["sampling"]["top_p"],
+                      beta=rcfg["beta"], loss_type=rcfg["loss_type"], scale_rewards=rcfg["scale_rewards"],
+                      use_vllm=bool(vllm.get("enabled")), vllm_mode=vllm.get("mode", "colocate"),
+                      vllm_gpu_memory_utilization=vllm.get("gpu_memory_utilization", 0.3),
+                      vllm_tensor_parallel_size=vllm.get("tensor_parallel_size", 1),
+                      shuffle_dataset=True, log_completions=False)
+    if rcfg["grouping"] == "eis" and args.generation_batch_size % (2 * rcfg["num_generations"]):
+        raise ValueError(f"rl.grouping eis: the generation batch ({args.generation_batch_size} completions: "
+                         "training.batch_size x gradient_accumulation_steps x processes) must hold whole items, a "
+                         f"multiple of 2 x num_generations = {2 * rcfg['num_generations']}")
+    trainer_class = rl.eis_trainer_class() if rcfg["grouping"] == "eis" else GRPOTrainer
+    trainer = trainer_class(model=model, reward_funcs=rl.reward_functions(rcfg["reward"]), args=args,
+                            train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                            peft_config=_peft_config(tcfg["lora"]))
+    resumed = _run(trainer, work_dir, fingerprint("rl", rows, {"rl": rcfg, "seed": seed}, init_dir))
+    rewards = [e["reward"] for e in trainer.state.log_history if "reward" in e]
+    # per optimizer step: the mean reward, its std over the step's completions, and the share of groups whose
+    # completions all got the same reward (zero advantage, so no policy gradient from them with beta 0)
+    zero_std_key = "eis_frac_reward_zero_std" if rcfg["grouping"] == "eis" else "frac_reward_zero_std"
+    per_step = {key: [e[key] for e in trainer.state.log_history if key in e]
+                for key in ("reward", "reward_std", zero_std_key)}
+    return {**_finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed),
+            "grouping": rcfg["grouping"], "rows_trained": len(rows), "items_trained": len(rows) // 2,
+            "items_prompt_too_long": len(too_long), "generation_batch_size": args.generation_batch_size,
+            "first_reward": rewards[0] if rewards else None, "last_reward": rewards[-1] if rewards else None,
+            "step_rewards": per_step["reward"], "step_reward_std": per_step["reward_std"],
+            "step_frac_groups_zero_std": per_step[zero_std_key]}
+
+
+def train_rm(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict, seed: int) -> dict:
+    """A Bradley-Terry reward model (TRL RewardTrainer) from the base model: a score head on its last token,
+    trained on chosen vs rejected responses of the pairwise seed items (judgeflow.rl.rm_pairs)."""
+    from datasets import Dataset
+    from transformers import set_seed
+    from trl import RewardConfig, RewardTrainer
+
+    if not pairs:
+        raise EmptyTrainingSet(f"no preference pairs for {out_dir}: the seed split has no pairwise item")
+    set_seed(seed)  # the new score head is drawn when the model is loaded, before RewardTrainer seeds anything
+    model, tokenizer = load_reward_model(init_dir)
+    work_dir = Path(str(out_dir) + ".work")
+    rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
+    args = RewardConfig(**_common_args(tcfg, work_dir, seed, len(rows)), gradient_checkpointing=False)
+    trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                            peft_config=_peft_config(tcfg["lora"], "SEQ_CLS"))
+    kept = len(trainer.train_dataset)
+    if kept == 0:
+        raise EmptyTrainingSet(f"no reward-model pairs left for {out_dir}: all {len(rows)} are longer than "
+                               f"max_length={tcfg['max_length']} tokens; raise it")
+    resumed = _run(trainer, work_dir, fingerprint("rm", rows, {"tcfg": tcfg, "seed": seed}, init_dir))
+    accuracy = [e["accuracy"] for e in trainer.state.log_history if "accuracy" in e]
+    return {**_finish(trainer, tokenizer, init_dir, out_dir, work_dir, tcfg["lora"], resumed), "pairs_trained": kept,
+            "pairs_too_long": len(rows) - kept, "last_train_accuracy": accuracy[-1] if accuracy else None}
+
+
+def score_conversations(model_dir: str | Path, conversations: list[list[dict]], max_length: int,
+                        batch_size: int = 8) -> list[float]:
+    """The reward model's scalar for each conversation, tokenized as RewardTrainer tokenizes its training
+    pairs (the chat template, tokenized); a conversation longer than max_length keeps its last max_length tokens."""
+    import torch
+
+    model, tokenizer = load_reward_model(model_dir)
+    model.eval()
+    if _cuda():
+        model.to("cuda")
+    out = []
+    for start in range(0, len(conversations), batch_size):
+        batch = [tokenizer.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"][-max_length:]
+                 for c in conversations[start:start + batch_size]]
+        width = max(len(ids) for ids in batch)
+        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, seq in enumerate(batch):  # right padding: the score is read at the last non-pad token
+            ids[row, :len(seq)] = torch.tensor(seq)
+            mask[row, :len(seq)] = 1
+        with torch.inference_mode():
+            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        out += logits[:, 0].float().cpu().tolist()
+    return out

@@ -32,10 +32,15 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rollout": (("seed", "judge", "generation", "rollout"), ("build_items", "train_dpo")),
     "evaluate": (("seed", "base_model", "judge", "generation", "evaluation"), ()),
     "policy_answers": (("seed", "generation", "downstream"), ("ingest",)),
+    # GRPO reads the seed items and starts from rl.init's model (sft, dpo or the chain's last round): its
+    # parents are all three, so a variant that changes only rl settings shares every other stage
+    "train_rl": (("seed", "judge", "rl"), ("build_items", "train_sft", "train_dpo", "rollout")),
+    "train_rm": (("seed", "base_model", "reward_model"), ("build_items",)),
+    "evaluate_rm": (("seed", "judge", "evaluation", "reward_model.training.max_length"), ()),
 }
 
 # The stage that makes each trained model (round_r: the rollout rounds).
-MODEL_STAGE = {"sft": "train_sft", "dpo": "train_dpo"}
+MODEL_STAGE = {"sft": "train_sft", "dpo": "train_dpo", "rl": "train_rl", "rm": "train_rm"}
 
 
 def stage_keys(stage: str) -> tuple[str, ...]:
@@ -104,13 +109,29 @@ def build_variants(config: dict) -> dict[str, dict]:
             if variant in variants:
                 raise ConfigError(f"ablation '{name}': two grid points are both named '{variant}'; give the "
                                   "values distinct first elements or spellings")
-            merged = deep_merge(config, _nested(point))
+            merged = deep_merge(config, _nested({**spec.get("set", {}), **point}))
             try:
                 validate_config(merged)
             except ConfigError as error:
                 raise ConfigError(f"ablation '{name}', variant {point}: {error}") from None
+            _check_models(name, spec, merged, point)
             variants[variant] = merged
+    for name, spec in config.get("ablations", {}).items():
+        if not spec["vary"]:
+            _check_models(name, spec, config, {})
     return variants
+
+
+def _check_models(name: str, spec: dict, config: dict, point: dict) -> None:
+    """An ablation may plot rl or rm only from variants that train them (rl.enabled, reward_model.enabled,
+    in the config or the ablation's `set`)."""
+    from judgeflow.config import stage_models
+
+    missing = [m for m in spec["models"] if m in ("rl", "rm") and m not in stage_models(config)]
+    if missing:
+        where = f"variant {point}" if point else "the main run"
+        raise ConfigError(f"config key 'ablations.{name}.models': {', '.join(missing)} is not trained in {where}; "
+                          "set rl.enabled / reward_model.enabled (e.g. under the ablation's `set`)")
 
 
 def canonical(variants: dict[str, dict], variant: str, *stages: str) -> str:

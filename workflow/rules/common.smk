@@ -10,7 +10,8 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from judgeflow.config import ConfigError, as_plain, missing_inputs, select, stage_models  # noqa: E402
+from judgeflow.config import (ConfigError, as_plain, chain_models, final_model, missing_inputs, select,  # noqa: E402
+                              stage_models)
 from judgeflow.loaders import local_files  # noqa: E402
 from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
@@ -36,7 +37,7 @@ ABLATION_NAMES = "|".join(config["ablations"]) or "(?!)"  # the {ablation} wildc
 
 wildcard_constraints:
     variant="[A-Za-z0-9_.=+-]+",
-    model="base|sft|dpo|round_[0-9]+",
+    model="base|sft|dpo|round_[0-9]+|rl",
     name="[A-Za-z0-9][A-Za-z0-9_-]*",
     benchmark="[A-Za-z0-9][A-Za-z0-9_.-]*",
     round="[0-9]+",
@@ -72,8 +73,8 @@ def base_model_dir(name=None):
 
 
 def model_dir(variant, model):
-    """Folder of a model of a variant: base, sft, dpo or round_<r>. A stage given no data is skipped and
-    its model is the one it would have started from (teacher.max_sft_examples 0, dpo.max_pairs 0)."""
+    """Folder of a model of a variant: base, sft, dpo, round_<r>, rl or rm. A stage given no data is skipped and
+    its model is the one it would have started from (teacher.max_sft_examples 0, dpo.max_pairs 0, rl.max_items 0)."""
     model = evaluated_model(variant, model)
     if model == "base":
         return base_model_dir(vcfg(variant)["base_model"])
@@ -90,15 +91,20 @@ def programmatic_teacher(variant):
     return vcfg(variant)["teacher"]["critiques"] == "programmatic"
 
 
+def judge_stages(variant):
+    """The stages that make the final judge: the rollout rounds, and GRPO when it continues them (rl.init: final)."""
+    return ("rollout", "train_rl") if final_model(vcfg(variant)) == "rl" else ("rollout",)
+
+
 def policy_dir(variant, policy):
     """The downstream policy before (base) or after DPO on its judge's tournament picks (dpo)."""
     if policy == "base":
         return base_model_dir(vcfg(variant)["downstream"]["policy"])
-    return f"{run_dir(variant, 'rollout', 'evaluate', 'policy_answers')}/models/policy_dpo"
+    return f"{run_dir(variant, *judge_stages(variant), 'evaluate', 'policy_answers')}/models/policy_dpo"
 
 
 def policy_answers_file(variant, policy, split, mode):
-    stages = ("policy_answers",) if policy == "base" else ("rollout", "evaluate", "policy_answers")
+    stages = ("policy_answers",) if policy == "base" else (*judge_stages(variant), "evaluate", "policy_answers")
     return f"{run_dir(variant, *stages)}/downstream/answers/{policy}_{split}_{mode}.jsonl"
 
 
@@ -112,21 +118,30 @@ def rollout_init(variant, round_index):
     return model_dir(variant, start)
 
 
+def rl_init_model(variant):
+    """Where GRPO starts (rl.init): the SFT model, the DPO model, or the chain's last model (final)."""
+    init = vcfg(variant)["rl"]["init"]
+    return chain_models(vcfg(variant))[-1] if init == "final" else init
+
+
 def evaluated_model(variant, model):
     """The model whose weights (and so whose evaluation) stand for `model`: a stage skipped by config
-    (teacher.max_sft_examples 0, dpo.max_pairs 0) holds the weights it would have started from."""
+    (teacher.max_sft_examples 0, dpo.max_pairs 0, rl.max_items 0) holds the weights it would have started from."""
     cfg = vcfg(variant)
     if model == "sft" and cfg["teacher"]["max_sft_examples"] == 0:
         return "base"
     if model == "dpo" and cfg["dpo"]["max_pairs"] == 0:
         return evaluated_model(variant, "sft" if cfg["dpo"]["init"] == "sft" else "base")
+    if model == "rl" and cfg["rl"]["max_items"] == 0:
+        return evaluated_model(variant, rl_init_model(variant))
     return model
 
 
 def eval_dir(variant, model, benchmark):
     """Evaluation outputs of one model of a variant on one benchmark."""
     model = evaluated_model(variant, model)
-    return f"{run_dir(variant, model_stage(model), 'evaluate')}/eval/{model}/{benchmark}"
+    evaluation = "evaluate_rm" if model == "rm" else "evaluate"  # the reward model scores pairs (evaluate_rm)
+    return f"{run_dir(variant, model_stage(model), evaluation)}/eval/{model}/{benchmark}"
 
 
 def benchmark_items(variant, benchmark):
@@ -167,7 +182,8 @@ def ablation_cells(name):
     cells = []
     for variant, point in grid:
         models = stage_models(vcfg(variant))
-        wanted = models if spec["models"] == ["all"] else [models[-1] if m == "final" else m for m in spec["models"]]
+        final = final_model(vcfg(variant))
+        wanted = models if spec["models"] == ["all"] else [final if m == "final" else m for m in spec["models"]]
         for model in wanted:
             folder = eval_dir(variant, model, spec["benchmark"])
             metrics = "sc_metrics.json" if spec["plot"] == "sc_curve" else "metrics.json"

@@ -54,14 +54,14 @@ rule tournament:
     input:
         answers=lambda w: policy_answers_file(w.variant, "base", "seed", "sampled"),
         records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
-        model=lambda w: model_dir(w.variant, stage_models(vcfg(w.variant))[-1]),
+        model=lambda w: model_dir(w.variant, final_model(vcfg(w.variant))),
     output:
         pairs=f"{RESULTS}/{{variant}}/downstream/tournament/pairs.jsonl",
         judgments=f"{RESULTS}/{{variant}}/downstream/tournament/judgments.jsonl",
         summary=f"{RESULTS}/{{variant}}/downstream/tournament/summary.json",
     params:
         cfg=settings("evaluate"),
-        judge=lambda w: stage_models(vcfg(w.variant))[-1],
+        judge=lambda w: final_model(vcfg(w.variant)),
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],

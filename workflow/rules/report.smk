@@ -193,7 +193,8 @@ rule figures:
 
 rule downstream_table:
     input:
-        metrics=[f"{RESULTS}/{MAIN}/downstream/best_of_n/{model}/best_of_n.json" for model in stage_models(config)],
+        # the generative chain (base, sft, dpo, rounds); rl and rm are compared in the `enhancement` ablation
+        metrics=[f"{RESULTS}/{MAIN}/downstream/best_of_n/{model}/best_of_n.json" for model in chain_models(config)],
         config=rules.config_snapshot.output[0],
     output:
         csv=f"{RESULTS}/figures/downstream_best_of_n.csv",

@@ -1,0 +1,203 @@
+"""RL for judges (GRPO with the verdict reward, plain and EIS grouping) and the scalar reward-model baseline,
+on hand-made completions and the tiny model (seconds)."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from judgeflow import metrics, rl
+from judgeflow.templates import order_label
+from judgeflow.training import score_conversations, train_rl, train_rm
+
+REWARD = {"correct": 1.0, "wrong": 0.0, "parse_error": -0.5, "format": 0.0}
+POOL = ["pairwise_critique_en", "ref_free_verification_critique_en"]
+TCFG = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 4, "gradient_accumulation_steps": 1, "max_length": 1024,
+        "lr_scheduler": "constant", "warmup_ratio": 0.0, "precision": "float32", "checkpoint_steps": 0,
+        "lora": {"enabled": False}}
+
+
+def _pair(k):
+    return {"id": f"p{k}", "task_type": "pairwise", "question": f"What is {k} + {k}?", "chosen": f"It is {2 * k}.",
+            "rejected": f"It is {2 * k + 1}.", "domain": "math", "source": "hand", "split": "seed"}
+
+
+def _verification(k):
+    return {"id": f"v{k}", "task_type": "ref_free_verification", "question": f"What is {k} x 2?",
+            "response": f"{2 * k}", "label": "yes", "domain": "math", "source": "hand", "split": "seed"}
+
+
+def _rlcfg(grouping, num_generations=2):
+    # 24 tokens, as config/test.yaml: room for a critique-then-verdict ("Checked the ... item.\nVerdict: [[A]]");
+    # at 8 the tiny model's completions were all cut before a verdict tag (all parse errors, no signal)
+    return {"grouping": grouping, "num_generations": num_generations, "max_completion_length": 24,
+            "sampling": {"temperature": 1.0, "top_p": 1.0}, "beta": 0.0, "loss_type": "dapo",
+            "scale_rewards": "group", "reward": REWARD, "vllm": {"enabled": False}, "training": TCFG}
+
+
+def test_verdict_reward_on_hand_made_completions():
+    pairwise = ("pairwise", "A", {"allows_tie": False})
+    assert rl.judge_reward("A is right. [[A]]", *pairwise, REWARD) == 1.0
+    assert rl.judge_reward("[[B]]", *pairwise, REWARD) == 0.0
+    for broken in ("Response A is better", "[[A]] no wait [[B]]", "[[C]]", "[[a]]", ""):
+        assert rl.judge_reward(broken, *pairwise, REWARD) == -0.5, broken
+    assert rl.judge_reward("[[none]]", "step_level", 0, {"num_steps": 3}, REWARD) == 1.0
+    assert rl.judge_reward("[[4]]", "step_level", 2, {"num_steps": 3}, REWARD) == -0.5  # out of range
+    assert rl.judge_reward("[[4]]", "single_rating", 4, {"scale": [1, 5]}, REWARD) == 1.0
+    assert rl.judge_reward("[[yes]]", "ref_verification", "no", {}, REWARD) == 0.0
+    # the format reward: a parsed verdict after some critique
+    assert rl.format_reward("Checked both. [[B]]", "pairwise", {"allows_tie": False}, 0.2) == 0.2
+    assert rl.format_reward("[[B]]", "pairwise", {"allows_tie": False}, 0.2) == 0.0
+    assert rl.format_reward("Checked. [[Q]]", "pairwise", {"allows_tie": False}, 0.2) == 0.0
+    # the callables GRPOTrainer gets: conversational completions, dataset columns as keyword lists
+    funcs = rl.reward_functions({**REWARD, "format": 0.2})
+    assert [f.__name__ for f in funcs] == ["verdict_reward", "critique_format_reward"]
+    completions = [[{"role": "assistant", "content": text}] for text in ("ok [[A]]", "[[B]]", "none")]
+    kwargs = {"task_type": ["pairwise"] * 3, "label": [json.dumps("A")] * 3,
+              "verdict_args": [json.dumps({"allows_tie": False})] * 3}
+    assert funcs[0](prompts=[None] * 3, completions=completions, **kwargs) == [1.0, 0.0, -0.5]
+    assert funcs[1](prompts=[None] * 3, completions=completions, **kwargs) == [0.2, 0.0, 0.0]
+    assert len(rl.reward_functions(REWARD)) == 1
+
+
+def test_rows_hold_both_orders_of_a_pair_adjacent():
+    rows = rl.rl_rows([_pair(1), _verification(2)], POOL, seed=0)
+    assert [(r["group"], r["order"]) for r in rows] == [("p1", "original"), ("p1", "swapped"),
+                                                         ("v2", "original"), ("v2", "original")]
+    labels = [json.loads(r["label"]) for r in rows]
+    assert sorted(labels[:2]) == ["A", "B"] and labels[2:] == ["yes", "yes"]
+    kept, left = rl.cap_items([_pair(k) for k in range(5)], 3, seed=0)
+    assert len(kept) == 3 and left == 2 and kept == rl.cap_items([_pair(k) for k in range(5)], 3, seed=0)[0]
+
+
+def test_eis_advantage_is_computed_across_both_orders():
+    # one pairwise item, G = 2: the judge is right twice in the original order and wrong twice when swapped
+    rewards = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    eis = rl.grouped_advantages(rewards, ["p", "p", "p", "p"])
+    std = torch.tensor([1.0, 1.0, 0.0, 0.0]).std()  # Bessel-corrected, as TRL
+    assert torch.allclose(eis, torch.tensor([0.5, 0.5, -0.5, -0.5]) / (std + 1e-4))
+    # plain grouping (each order its own group): no signal at all, since each group is constant
+    plain = rl.grouped_advantages(rewards, ["p:original", "p:original", "p:swapped", "p:swapped"])
+    assert torch.equal(plain, torch.zeros(4))
+    # with groups of G consecutive completions it is TRL's own formula
+    rewards = torch.tensor([1.0, 0.0, -0.5, 1.0, 0.0, 0.0])
+    grouped = rewards.view(-1, 2)
+    expected = ((grouped - grouped.mean(1, keepdim=True)) / (grouped.std(1, keepdim=True).nan_to_num(0) + 1e-4)).view(-1)
+    assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2]), expected)
+    assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2], "none"),
+                          (grouped - grouped.mean(1, keepdim=True)).view(-1))
+
+
+def test_paired_sampler_keeps_both_rows_of_an_item_in_one_generation_batch():
+    sampler = rl.PairedRepeatSampler(list(range(10)), mini_repeat_count=2, batch_size=4, repeat_count=1, seed=3)
+    order = list(sampler)
+    assert len(order) == len(sampler) == 2 * 4 * 2  # two full batches of 4 rows; the fifth item is left over
+    for start in range(0, len(order), 8):
+        batch = order[start:start + 8]
+        rows = batch[::2]
+        assert batch[1::2] == rows  # each row repeated num_generations times in a row
+        assert all(rows[i] // 2 == rows[i + 1] // 2 and rows[i] % 2 == 0 for i in (0, 2)), rows
+    with pytest.raises(ValueError, match="even"):
+        rl.PairedRepeatSampler(list(range(10)), 2, batch_size=3)
+
+
+def _weights(folder):
+    return load_file(f"{folder}/model.safetensors")
+
+
+@pytest.mark.parametrize("grouping", ["plain", "eis"])
+def test_grpo_two_steps_change_the_weights_and_write_a_summary(tiny_model_dir, tmp_path, grouping):
+    # 4 rows x 4 generations = 2 batches of 8 completions (one EIS group of 8 or two plain groups of 4 per step).
+    # The tiny model (format pre-training only) at temperature 1 writes no valid pairwise verdict (16 of 16
+    # samples on these pairs were parse errors, so every pairwise group is constant); on the verification item
+    # it writes [[yes]] / [[no]] / broken tags, so that item's group has rewards of 1, 0 and -0.5
+    rows = rl.rl_rows([_pair(1), _verification(2)], POOL, seed=0)
+    result = train_rl(tiny_model_dir, rows, tmp_path / "rl",
+                      {**_rlcfg(grouping, num_generations=4), "training": {**TCFG, "batch_size": 8}}, seed=0)
+    assert result["steps"] == 2 and result["grouping"] == grouping and result["items_trained"] == 2
+    assert result["first_reward"] is not None and result["first_loss"] is not None
+    print("rewards per step", result["step_rewards"], "std", result["step_reward_std"],
+          "share of groups with zero std", result["step_frac_groups_zero_std"])
+    assert len(result["step_frac_groups_zero_std"]) == 2
+    # some group had completions of different rewards (else every advantage is 0 and, with beta 0, so is the
+    # gradient): the premise of the weight check below
+    assert min(result["step_frac_groups_zero_std"]) < 1 and max(result["step_reward_std"]) > 0
+    before, after = _weights(tiny_model_dir), _weights(tmp_path / "rl")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert not (tmp_path / "rl.work").exists()
+
+
+def test_eis_needs_whole_items_in_a_generation_batch(tiny_model_dir, tmp_path):
+    rows = rl.rl_rows([_pair(1), _pair(2)], POOL, seed=0)
+    with pytest.raises(ValueError, match="2 x num_generations"):
+        train_rl(tiny_model_dir, rows, tmp_path / "rl", {**_rlcfg("eis"), "training": {**TCFG, "batch_size": 2}}, 0)
+
+
+def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_model_dir, tmp_path):
+    items = [_pair(k) for k in range(6)]
+    result = train_rm(tiny_model_dir, rl.rm_pairs(items), tmp_path / "rm", {**TCFG, "batch_size": 2}, seed=0)
+    assert result["steps"] == 3 and result["pairs_trained"] == 6
+    config = json.loads((tmp_path / "rm" / "config.json").read_text())
+    # transformers derives num_labels from id2label and does not write it to config.json
+    assert len(config["id2label"]) == 1 and config["architectures"] == ["LlamaForSequenceClassification"]
+    assert config["pad_token_id"] is not None
+    conversations = [rl.rm_conversation(i, side) for i in items for side in (i["chosen"], i["rejected"])]
+    scores = score_conversations(tmp_path / "rm", conversations, max_length=512, batch_size=3)
+    assert len(scores) == 12 and len(set(scores)) > 1
+    # batching and padding do not change a score
+    alone = score_conversations(tmp_path / "rm", conversations[:1], max_length=512)
+    assert alone[0] == pytest.approx(scores[0], abs=1e-4)
+
+    rewards = {i["id"]: (scores[2 * k], scores[2 * k + 1]) for k, i in enumerate(items)}
+    rewards["p0"] = (0.3, 0.3)  # equal rewards: a tie verdict
+    from judgeflow.judging import prompts_for
+
+    judgments = rl.rm_judgments(prompts_for(items, POOL, seed=0), rewards, seed=0)
+    assert len(judgments) == 12 and all(j["model"] == "rm" and j["parse_error"] is None for j in judgments)
+    for item in items[1:]:
+        chosen_wins = rewards[item["id"]][0] > rewards[item["id"]][1]
+        pair = [j for j in judgments if j["item_id"] == item["id"]]
+        for judgment in pair:
+            assert judgment["correct"] == chosen_wins
+            shown_first = order_label(item["id"], 0) if judgment["order"] == "original" else \
+                {"A": "B", "B": "A"}[order_label(item["id"], 0)]
+            assert (judgment["reward_a"] == rewards[item["id"]][0]) == (shown_first == "A")
+    tie = [j for j in judgments if j["item_id"] == "p0"]
+    assert {j["verdict"] for j in tie} == {"tie"} and not any(j["correct"] for j in tie)
+    result = metrics.task_metrics(judgments, 50, 0.95, 0)
+    block = result["tasks"]["pairwise"]
+    # both orders identical by construction; metrics counts a pair consistent only when it prefers one response
+    # (A/B flipping with the swap), so p0's tie in both orders is not: 5 of 6
+    assert block["consistency"] == pytest.approx(5 / 6)
+    assert block["accuracy"] == pytest.approx(sum(j["correct"] for j in judgments) / 12)
+    assert block["rewardbench_score"] == pytest.approx((sum(j["correct"] for j in judgments) + 0.5 * 2) / 12)
+    assert set(result["tasks"]) == {"pairwise"}
+
+
+def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
+    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models, validate_config
+    from judgeflow.variants import build_variants, canonical
+
+    assert stage_models(default_config) == ["base", "sft", "dpo", "round_1"]
+    assert stage_models(test_config)[-2:] == ["rl", "rm"] and final_model(test_config) == "round_2"
+    assert final_model(deep_merge(test_config, {"rl": {"init": "final"}})) == "rl"
+    bad = deep_merge(test_config, {"rl": {"grouping": "eis", "training": {"batch_size": 6}}})
+    with pytest.raises(ConfigError, match="2 x rl.num_generations"):
+        validate_config(bad)
+    with pytest.raises(ConfigError, match="reward_model.training.lora.merge"):
+        validate_config(deep_merge(test_config, {"reward_model": {"training": {"lora": {"merge": False}}}}))
+    with pytest.raises(ConfigError, match="rl is not trained"):
+        build_variants(deep_merge(default_config, {"ablations": {"x": {
+            "title": "x", "vary": {"rl.grouping": ["eis"]}, "models": ["rl"], "benchmark": "heldout", "plot": "bar",
+            "metric": "accuracy"}}}))
+    # the enhancement ablation: EIS re-runs GRPO only; the plain point is the main run of the test config
+    variants = build_variants(test_config)
+    eis = "enhancement.grouping=eis"
+    assert variants[eis]["rl"]["grouping"] == "eis"
+    assert canonical(variants, "enhancement.grouping=plain", "train_rl", "evaluate") == "main"
+    assert canonical(variants, eis, "train_rl") == eis
+    assert {canonical(variants, eis, s) for s in ("train_sft", "train_dpo", "rollout", "train_rm")} == {"main"}
+    # from the default config, `set` turns rl and rm on for both grid points
+    default_variants = build_variants(default_config)
+    assert all(default_variants[f"enhancement.grouping={g}"]["reward_model"]["enabled"] for g in ("plain", "eis"))

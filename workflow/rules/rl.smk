@@ -1,0 +1,74 @@
+# RL for judges: GRPO on the seed items with a verifiable verdict reward (J1, JudgeLRM, J4R), from the model
+# rl.init names, with plain or EIS grouping (rl.grouping; judgeflow.rl). And the classifier baseline: a scalar
+# Bradley-Terry reward model (TRL RewardTrainer) from the base model on the pairwise seed items, which judges
+# a pair by its two rewards (evaluate_rm writes the `evaluate` record format, model rm, pairwise items only).
+
+
+rule train_rl:
+    input:
+        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        init=lambda w: model_dir(w.variant, rl_init_model(w.variant)),
+    output:
+        model=directory(f"{RESULTS}/{{variant}}/models/rl"),
+        summary=f"{RESULTS}/{{variant}}/models/rl.summary.json",
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=settings("train_rl"),
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
+    log:
+        f"{LOGS}/{{variant}}/train_rl.log",
+    threads: TRAINING.get("threads", THREADS)
+    conda:
+        ENV
+    script:
+        "../scripts/train_rl.py"
+
+
+rule train_rm:
+    input:
+        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        init=lambda w: model_dir(w.variant, "base"),
+    output:
+        model=directory(f"{RESULTS}/{{variant}}/models/rm"),
+        summary=f"{RESULTS}/{{variant}}/models/rm.summary.json",
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=settings("train_rm"),
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
+    log:
+        f"{LOGS}/{{variant}}/train_rm.log",
+    threads: TRAINING.get("threads", THREADS)
+    conda:
+        ENV
+    script:
+        "../scripts/train_rm.py"
+
+
+rule evaluate_rm:
+    input:
+        judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
+        model=lambda w: model_dir(w.variant, "rm"),
+    output:
+        judgments=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/judgments.jsonl",
+        metrics=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/metrics.json",
+        summary=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/summary.json",
+    params:
+        cfg=settings("evaluate_rm"),
+        heldout=lambda w: w.benchmark == "heldout",
+    resources:
+        gpu=SAMPLING["gpu"],
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
+    log:
+        f"{LOGS}/{{variant}}/evaluate_rm/{{benchmark}}.log",
+    threads: SAMPLING.get("threads", THREADS)
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate_rm.py"
