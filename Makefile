@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run learning test test-slurm setup lint clean
+.PHONY: run learning learning-refver test test-slurm setup lint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,18 @@ run: setup
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
-# the learning run (docs/learning.md): the judge trained on programmatic critiques beats its base model
+# the five-task learning run (docs/learning.md): runs 1-3, the judge learns the wording, not the checks
 learning: setup
 	$(BIN)/python -m judgeflow.config config/experiments/cpu_learning.yaml
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml
+
+# learning run 4 (docs/learning.md): reference verification alone, the run in which the judge learns the check
+learning-refver: setup
+	$(BIN)/python -m judgeflow.config config/experiments/cpu_learning.yaml config/experiments/cpu_learning_refver.yaml
+	$(BIN)/python -m judgeflow.hardware $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml \
+		config/experiments/cpu_learning_refver.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q
