@@ -228,6 +228,8 @@ def weighted_rows(tokenizer, rows: list[dict], weight: float, max_length: int) -
     from where prompt and prompt+completion diverge, keep-start truncation, examples without a completion token
     dropped), each with a per-token loss weight: `weight` on a completion token that overlaps a decision span
     (`critiques.decision_spans`), 1 on the other completion tokens, 0 on the prompt."""
+    from trl.data_utils import common_prefix_length
+
     from judgeflow.critiques import decision_spans
 
     out = []
@@ -237,7 +239,7 @@ def weighted_rows(tokenizer, rows: list[dict], weight: float, max_length: int) -
         prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
         encoded = tokenizer(full_text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-        start = next((i for i, (a, b) in enumerate(zip(prompt_ids, ids)) if a != b), min(len(prompt_ids), len(ids)))
+        start = common_prefix_length(prompt_ids, ids)  # where TRL starts the completion
         content = row["completion"][-1]["content"]
         base = full_text.rfind(content)
         spans = [(base + a, base + b) for a, b in decision_spans(content)] if base >= 0 else []
