@@ -185,6 +185,10 @@ def test_report_and_every_ablation_figure(run_dir, cfg):
         image.verify()
     costs = (report / "training_costs.md").read_text()
     assert all(f"| {m} |" in costs for m in ("sft", "dpo", "round_1", "round_2", "rl", "rm"))
+    # the compute table: every model job of the main run, sampling and training, with its share of the peak
+    assert all(f"| {stage} |" in costs for stage in ("generate_responses", "annotate", "dpo_sample", "rollout_sample",
+                                                     "evaluate", "train_sft", "train_dpo"))
+    assert "| sampling |" in costs and "| training |" in costs and "| eval/sft/heldout |" in costs
     enhancement = (run_dir / "results/test/figures/enhancement.csv").read_text()
     assert all(f"{m}," in enhancement for m in ("rl", "rm")) and "eis" in enhancement and "plain" in enhancement
     eis = _summary(run_dir / "results/test/enhancement.grouping=eis/models/rl.summary.json")

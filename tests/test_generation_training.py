@@ -57,9 +57,17 @@ TCFG = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 2, "gradient_accumulat
 
 @pytest.mark.parametrize("lora", [True, False])
 def test_sft_trains_and_saves_a_plain_model(tiny_model_dir, tmp_path, lora):
+    from judgeflow.hardware import clear_work, work_summary
+
     tcfg = {**TCFG, "lora": {**TCFG["lora"], "enabled": lora}}
+    clear_work()
     result = train_sft(tiny_model_dir, _sft_rows(4), tmp_path / "sft", tcfg, seed=0)
     assert result["steps"] == 2 and result["first_loss"] > 0
+    # for the stage summary: 6·P per token, 4·P with LoRA (P counts the adapters too: large beside a tiny model)
+    work = work_summary(clear=True, peak=False)["training"]
+    parameters = sum(t.numel() for t in _weights(tiny_model_dir).values())
+    per_token = work["flops"] / work["tokens"] / parameters
+    assert work["tokens"] > 0 and (4 <= per_token < 4.5 if lora else per_token == pytest.approx(6, rel=0.01))
     before, after = _weights(tiny_model_dir), _weights(tmp_path / "sft")
     assert before.keys() == after.keys(), "LoRA adapters are merged: same tensors as the base"
     assert any(not torch.equal(before[k], after[k]) for k in before)

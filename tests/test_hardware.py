@@ -78,3 +78,16 @@ def test_a_sampling_stage_records_its_precision(tmp_path, tiny_model_dir, test_c
     recorded = read_json(tmp_path / "summary.json")["precision"]
     assert len(recorded) == 1 and recorded[0]["requested"] == "auto"
     assert recorded[0]["dtype"] in ("float32", "bfloat16") and recorded[0]["reason"].startswith("auto:")
+
+
+def test_work_is_summed_per_kind_with_the_share_of_a_measured_peak(monkeypatch):
+    monkeypatch.setattr(hardware, "matmul_gflops", lambda dtype, *a, **k: {"float32": 100.0, "bfloat16": 400.0}[dtype])
+    hardware.clear_work()
+    hardware.record_work("sampling", 100, 50e9, 1.0, "float32")
+    hardware.record_work("sampling", 100, 30e9, 1.0, "float32")
+    hardware.record_work("training", 10, 60e9, 2.0, "bfloat16")
+    work = hardware.work_summary(clear=True)
+    assert work["sampling"] == {"tokens": 200, "flops": 80e9, "seconds": 2.0, "gflops": 40.0, "dtype": "float32",
+                                "device": "cpu", "peak_gflops": 100.0, "percent_of_peak": 40.0}
+    assert work["training"]["gflops"] == 30.0 and work["training"]["percent_of_peak"] == 7.5
+    assert hardware.work_summary() is None

@@ -14,12 +14,16 @@ a second generate call that prefills prompt + text again. Callers keep a two-pas
 
 from __future__ import annotations
 
+import json
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from tqdm.auto import tqdm
+
+from judgeflow.hardware import record_work, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -75,15 +79,22 @@ class HFBackend(GenerationBackend):
     """Batched in-process transformers generation: prompts grouped by length, left padding, per-row stops."""
 
     supports_fused_continuation = True
+    share_prefill = True  # False: every sample prefills its own prompt (the benchmarks' baseline)
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
         import torch
 
+        from judgeflow.kvcache import GrowingCache
         from judgeflow.models import load_causal_lm
+
+        self.cache_class = GrowingCache
 
         self.torch = torch
         self.model, self.tokenizer = load_causal_lm(model_dir, dtype)
         self.model.eval()
+        self.dtype = dtype
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.forward_tokens = 0  # tokens through the model (prefill + decode), for the stage's compute record
         self.batch_size = batch_size
         self.progress = progress
         eos = self.model.generation_config.eos_token_id
@@ -107,6 +118,7 @@ class HFBackend(GenerationBackend):
         continued in the same decode loop (Completion.continuation); without it the output is exactly as before
         continuations existed (same loop, same random stream)."""
         torch = self.torch
+        started, forward_before = time.perf_counter(), self.forward_tokens
         encoded = [self.encode(c) for c in conversations]
         units = sorted(((i, k) for i in range(len(encoded)) for k in range(params.n)),
                        key=lambda u: (len(encoded[u[0]]), u))
@@ -114,16 +126,21 @@ class HFBackend(GenerationBackend):
         batches = [units[s:s + self.batch_size] for s in range(0, len(units), self.batch_size)]
         bar = tqdm(total=len(units), desc="generate", unit="seq", disable=not self.progress)
         for batch_index, batch in enumerate(batches):
-            width = max(len(encoded[i]) for i, _ in batch)
-            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, (i, _) in enumerate(batch):
-                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                mask[row, width - len(encoded[i]):] = 1
+            # the n samples of a prompt sit side by side (units are sorted by prompt); each distinct prompt is
+            # prefilled once and its KV cache copied to its rows (_prefill)
+            distinct = list(dict.fromkeys(u if not self.share_prefill else u[0] for u in batch))
+            prompts = [encoded[key[0] if isinstance(key, tuple) else key] for key in distinct]
+            width = max(len(p) for p in prompts)
+            ids = torch.full((len(distinct), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(distinct), width), dtype=torch.long)
+            for row, prompt in enumerate(prompts):
+                ids[row, width - len(prompt):] = torch.tensor(prompt)
+                mask[row, width - len(prompt):] = 1
+            expand = torch.tensor([distinct.index(u if not self.share_prefill else u[0]) for u in batch])
             generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
             if continuation is None:
                 with torch.inference_mode():
-                    rows = self._decode(ids, mask, params, generator)
+                    rows = self._decode(ids, mask, expand, params, generator)
                 seconds: list[list[int] | None] = [None] * len(batch)
             else:
                 def target(row, tokens, batch=batch):
@@ -137,12 +154,16 @@ class HFBackend(GenerationBackend):
                 # the continuation's own random stream, seeded like the two-pass path's second call (seed + 1)
                 cont_generator = torch.Generator().manual_seed((params.seed + 1) * 100003 + batch_index)
                 with torch.inference_mode():
-                    rows, seconds = self._decode_fused(ids, mask, params, generator, [encoded[i] for i, _ in batch],
-                                                       target, continuation, cont_generator)
+                    rows, seconds = self._decode_fused(ids, mask, expand, params, generator,
+                                                       [encoded[i] for i, _ in batch], target, continuation,
+                                                       cont_generator)
             for unit, tokens, second in zip(batch, rows, seconds):
                 results[unit] = self._completion(tokens, None if second is None else self._completion(second))
             bar.update(len(batch))
         bar.close()
+        tokens = self.forward_tokens - forward_before
+        record_work("sampling", tokens, 2 * self.parameters * tokens, time.perf_counter() - started, self.dtype,
+                    str(self.model.device.type))
         return [[results[(i, k)] for k in range(params.n)] for i in range(len(conversations))]
 
     def _completion(self, tokens: list[int], continuation: Completion | None = None) -> Completion:
@@ -155,21 +176,32 @@ class HFBackend(GenerationBackend):
         stopped = bool(tokens) and tokens[-1] in self.stop_ids
         return self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True)
 
-    def _decode(self, ids, mask, params: SamplingParams, generator) -> list[list[int]]:
-        """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
-        cache rows are dropped), so finished sequences cost nothing; greedy output equals model.generate's."""
-        from transformers import DynamicCache
-
+    def _prefill(self, ids, mask, expand, reserve: int):
+        """One forward pass over the distinct prompts (left-padded `ids`), then each batch row gets a copy of its
+        prompt's KV cache, mask and last logits (`expand[row]` = its prompt's index in `ids`): n samples of one
+        prompt cost one prefill, not n. Returns (last logits, cache, mask), one row per batch row."""
         torch = self.torch
-        stop = torch.tensor(self.stop_ids)
-        cache = DynamicCache()
+        cache = self.cache_class(reserve)
+        self.forward_tokens += int(mask.sum())
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                          use_cache=True, logits_to_keep=1)
-        active = torch.arange(ids.shape[0])
-        tokens: list[list[int]] = [[] for _ in range(ids.shape[0])]
+        logits = out.logits[:, -1, :]
+        if expand.numel() != ids.shape[0] or not bool((expand == torch.arange(ids.shape[0])).all()):
+            cache.batch_select_indices(expand)
+            logits, mask = logits[expand], mask[expand]
+        return logits, cache, mask
+
+    def _decode(self, ids, mask, expand, params: SamplingParams, generator) -> list[list[int]]:
+        """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
+        cache rows are dropped), so finished sequences cost nothing; greedy output equals model.generate's."""
+        torch = self.torch
+        stop = torch.tensor(self.stop_ids)
+        logits, cache, mask = self._prefill(ids, mask, expand, params.max_new_tokens)
+        active = torch.arange(mask.shape[0])
+        tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
         for step in range(params.max_new_tokens):
-            chosen = sample_next(out.logits[:, -1, :], params, generator)
+            chosen = sample_next(logits, params, generator)
             for row, token in zip(active.tolist(), chosen.tolist()):
                 tokens[row].append(token)
             if step == params.max_new_tokens - 1:
@@ -182,11 +214,13 @@ class HFBackend(GenerationBackend):
                 active, chosen, mask = active[keep], chosen[keep], mask[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-            out = self.model(input_ids=chosen[:, None], attention_mask=mask,
-                             position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache, use_cache=True)
+            self.forward_tokens += chosen.shape[0]
+            logits = self.model(input_ids=chosen[:, None], attention_mask=mask,
+                                position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache,
+                                use_cache=True).logits[:, -1, :]
         return tokens
 
-    def _decode_fused(self, ids, mask, params: SamplingParams, generator, prompts: list[list[int]],
+    def _decode_fused(self, ids, mask, expand, params: SamplingParams, generator, prompts: list[list[int]],
                       target: Callable[[int, list[int]], list[int] | None], continuation: Continuation,
                       cont_generator) -> tuple[list[list[int]], list[list[int] | None]]:
         """_decode, plus a continuation of the rows `target` picks, from their KV cache. Returns per row the first
@@ -204,20 +238,15 @@ class HFBackend(GenerationBackend):
         text/cue boundary) are replaced, not kept. Only float rounding differs (cache entries computed in this
         batch vs a fresh prefill) and, when sampling, the random stream (cont_generator, not the second call's).
         """
-        from transformers import DynamicCache
-
         torch = self.torch
         stop_ids = set(self.stop_ids)
-        cache = DynamicCache()
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                         use_cache=True, logits_to_keep=1)
-        first: list[list[int]] = [[] for _ in range(ids.shape[0])]
-        second: list[list[int] | None] = [None] * ids.shape[0]
-        forced: list[list[int]] = [[] for _ in range(ids.shape[0])]  # target tokens still to feed
-        active = list(range(ids.shape[0]))  # batch position -> row
+        logits, cache, mask = self._prefill(ids, mask, expand, params.max_new_tokens + continuation.max_new_tokens)
+        rows = mask.shape[0]
+        first: list[list[int]] = [[] for _ in range(rows)]
+        second: list[list[int] | None] = [None] * rows
+        forced: list[list[int]] = [[] for _ in range(rows)]  # target tokens still to feed
+        active = list(range(rows))  # batch position -> row
         while True:
-            logits = out.logits[:, -1, :]
             feed: list[int | None] = [None] * len(active)
             sampling_second = [p for p, row in enumerate(active) if second[row] is not None and not forced[row]]
             in_first = [p for p, row in enumerate(active) if second[row] is None]
@@ -260,8 +289,9 @@ class HFBackend(GenerationBackend):
                 active = [active[p] for p in keep_positions]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             fed = torch.tensor([[feed[p]] for p in keep_positions], device=mask.device)
-            out = self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
-                             past_key_values=cache, use_cache=True)
+            self.forward_tokens += fed.shape[0]
+            logits = self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
+                                past_key_values=cache, use_cache=True).logits[:, -1, :]
         return first, second
 
 
@@ -313,6 +343,9 @@ class VLLMBackend(GenerationBackend):
 
         self.llm = LLM(model=model_dir, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
                        gpu_memory_utilization=gpu_memory_utilization, seed=seed)
+        self.dtype = dtype
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        self.parameters = _parameter_estimate(config)
 
     def generate(self, conversations: list[list[dict]], params: SamplingParams) -> list[list[Completion]]:
         from vllm import SamplingParams as VLLMSampling
@@ -321,6 +354,7 @@ class VLLMBackend(GenerationBackend):
                                 top_p=params.top_p if params.temperature > 0 else 1.0,
                                 max_tokens=params.max_new_tokens, seed=params.seed)
         results: list[list[Completion] | None] = [None] * len(conversations)
+        started, tokens = time.perf_counter(), 0
         # vLLM applies one chat-template mode per call: answering and continuing go in separate calls
         for continuing in (False, True):
             indices = [i for i, c in enumerate(conversations) if (c[-1]["role"] == "assistant") == continuing]
@@ -332,7 +366,23 @@ class VLLMBackend(GenerationBackend):
                 results[i] = [Completion(text=o.text, num_tokens=len(o.token_ids),
                                          finish_reason="length" if o.finish_reason == "length" else "stop")
                               for o in output.outputs]
+                # a prompt counts once for its n samples (vLLM shares the prefill, as the hf backend does)
+                tokens += len(output.prompt_token_ids or []) + sum(len(o.token_ids) for o in output.outputs)
+        record_work("sampling", tokens, 2 * self.parameters * tokens, time.perf_counter() - started, self.dtype, "cuda")
         return results  # type: ignore[return-value]
+
+
+def _parameter_estimate(config: dict) -> int:
+    """Parameters of a decoder-only transformer from its config.json (for the FLOP estimate, when the weights
+    are loaded by another engine): embeddings, attention with grouped KV heads, a gated MLP, untied head."""
+    hidden, layers = config["hidden_size"], config["num_hidden_layers"]
+    heads = config["num_attention_heads"]
+    head_dim = config.get("head_dim") or hidden // heads
+    kv = config.get("num_key_value_heads", heads) * head_dim
+    attention = hidden * heads * head_dim * 2 + hidden * kv * 2
+    mlp = 3 * hidden * config.get("intermediate_size", 4 * hidden)
+    embeddings = config["vocab_size"] * hidden * (1 if config.get("tie_word_embeddings") else 2)
+    return layers * (attention + mlp) + embeddings
 
 
 def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
@@ -344,8 +394,6 @@ def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
     endpoint = Path(model_dir) / ENDPOINT_FILE
     if endpoint.exists():
         return OpenAIBackend.from_endpoint_file(endpoint, generation["openai"])
-    from judgeflow.hardware import resolve_precision
-
     dtype = resolve_precision(generation["dtype"]).dtype
     if generation["backend"] == "hf":
         return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=dtype)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 _RESOLVED: list[dict] = []
+_WORK: list[dict] = []
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,45 @@ def resolutions(clear: bool = False) -> list[dict]:
     if clear:
         _RESOLVED.clear()
     return found
+
+
+def record_work(kind: str, tokens: int, flops: float, seconds: float, dtype: str, device: str = "cpu") -> None:
+    """Note model work done in this process (a sampler's generate call, a trainer's run) for the stage summary:
+    `tokens` processed, `flops` by the usual estimate (2·P per sampled or prefilled token, 6·P per trained token,
+    4·P with LoRA's frozen base), over `seconds` of wall time."""
+    _WORK.append({"kind": kind, "tokens": int(tokens), "flops": float(flops), "seconds": float(seconds),
+                  "dtype": dtype, "device": device})
+
+
+def work_summary(clear: bool = False, peak: bool = True) -> dict | None:
+    """The model work recorded since the last clear, per kind (sampling, training): tokens, seconds and
+    achieved GFLOP/s, and, with `peak`, the matmul peak of the dtype used, measured now in this process, and the
+    share of it achieved. None when no model work was recorded."""
+    if not _WORK:
+        return None
+    kinds: dict[str, dict] = {}
+    for entry in _WORK:
+        total = kinds.setdefault(entry["kind"], {"tokens": 0, "flops": 0.0, "seconds": 0.0, "dtype": entry["dtype"],
+                                                 "device": entry["device"]})
+        for key in ("tokens", "flops", "seconds"):
+            total[key] += entry[key]
+    peaks: dict[tuple[str, str], float] = {}
+    for total in kinds.values():
+        total["gflops"] = round(total["flops"] / total["seconds"] / 1e9, 2) if total["seconds"] else None
+        if peak and total["gflops"] is not None:
+            key = (total["dtype"], total["device"])
+            if key not in peaks:
+                peaks[key] = matmul_gflops(total["dtype"], 1024, repeats=5, device=total["device"], budget_s=5.0)
+            total["peak_gflops"] = round(peaks[key], 1)
+            total["percent_of_peak"] = round(100 * total["gflops"] / peaks[key], 1)
+        total["seconds"], total["flops"] = round(total["seconds"], 2), float(f"{total['flops']:.4g}")
+    if clear:
+        _WORK.clear()
+    return kinds
+
+
+def clear_work() -> None:
+    _WORK.clear()
 
 
 def matmul_gflops(dtype: str, size: int = 1024, repeats: int = 5, device: str = "cpu",

@@ -177,9 +177,10 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
         import torch
 
         torch.set_num_threads(threads)
-    from judgeflow.hardware import resolutions
+    from judgeflow.hardware import clear_work, resolutions, work_summary
 
     resolutions(clear=True)
+    clear_work()
     summary = StageSummary(stage=name, config=config)
     start = time.perf_counter()
     log.info("stage %s (experiment %s, settings %s)", name, config.get("experiment", "shared"), config_hash(config))
@@ -188,6 +189,9 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
     used = resolutions()
     if used and "precision" not in summary.extra:
         summary.extra["precision"] = used  # which dtype ran the stage's model, and why (judgeflow.hardware)
+    compute = work_summary(clear=True)
+    if compute and "compute" not in summary.extra:
+        summary.extra["compute"] = compute  # tokens, seconds, GFLOP/s and % of the matmul peak per kind of work
     write_json(summary_path, summary.as_dict())
     log.info("stage %s done in %.1fs: in=%d out=%d rejected=%s", name, summary.seconds, summary.items_in,
              summary.items_out, dict(summary.rejected))

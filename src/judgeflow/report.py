@@ -545,6 +545,24 @@ TRAINING_CURVES = {"loss": "training loss", "mean_token_accuracy": "SFT token ac
                    "reward": "GRPO mean reward (rl)", "accuracy": "reward-model pair accuracy (rm)"}
 
 
+def compute_table(summaries: dict[str, dict]) -> pd.DataFrame:
+    """One row per model job and kind of work from stage summaries (path -> summary.json) that carry a `compute`
+    record (judgeflow.hardware.work_summary): which job, seconds of the whole job, tokens, achieved GFLOP/s,
+    the matmul peak measured in that job and the share of it. Jobs without model work are left out."""
+    rows = []
+    for path, data in summaries.items():
+        for kind, work in sorted((data.get("compute") or {}).items()):
+            job = str(Path(path).parent / Path(path).name.removesuffix("summary.json").rstrip("."))
+            job = "/".join(Path(job).parts[-3:])  # e.g. eval/sft/heldout, main/annotate, main/models/sft
+            rows.append({"stage": data["stage"], "job": job, "work": kind, "dtype": work["dtype"],
+                         "job_seconds": data["seconds"], "model_seconds": work["seconds"], "tokens": work["tokens"],
+                         "gflops": work.get("gflops"), "peak_gflops": work.get("peak_gflops"),
+                         "percent_of_peak": work.get("percent_of_peak")})
+    columns = ["stage", "job", "work", "dtype", "job_seconds", "model_seconds", "tokens", "gflops", "peak_gflops",
+               "percent_of_peak"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def training_frame(summaries: dict[str, dict]) -> pd.DataFrame:
     """One row per (trained model, logged step, TRAINING_CURVES metric) from the trainers' log histories kept in
     the models' summary.json; a carried-forward stage (no training) has none."""

@@ -632,12 +632,14 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
 
 
 def report_training(config: dict, summaries: list[str], config_snapshot: str, csv_out: str, md_out: str,
-                    png_out: str, summary: str, log_path: str) -> None:
-    """Training curves of every trained model (loss per step; DPO reward accuracy and margin) and a cost table
-    per trained stage: steps, seconds, tokens, tokens/s, precision, whether the weights were carried forward."""
+                    png_out: str, summary: str, log_path: str, sampling: list[str] = ()) -> None:
+    """Training curves of every trained model (loss per step; DPO reward accuracy and margin), a cost table per
+    trained stage (steps, seconds, tokens, tokens/s, precision, whether the weights were carried forward) and a
+    compute table of every model job, sampling and training (seconds, tokens, GFLOP/s, % of the matmul peak)."""
     import pandas as pd
 
     with stage("report_training", config, summary, log_path) as s:
+        compute = report.compute_table({path: read_json(path) for path in [*sampling, *summaries]})
         loaded = {Path(path).name.removesuffix(".summary.json"): read_json(path) for path in summaries}
         frame = report.training_frame(loaded)
         frame.to_csv(csv_out, index=False)
@@ -652,8 +654,13 @@ def report_training(config: dict, summaries: list[str], config_snapshot: str, cs
                           "first_loss": data.get("first_loss"), "last_loss": data.get("last_loss")})
         table = pd.DataFrame(costs)
         full_hash = read_json(config_snapshot)["config_hash"]
-        Path(md_out).write_text(report.to_markdown(table, f"Trained stages of experiment {config['experiment']} "
-                                                          f"(config {full_hash}): cost and loss."), encoding="utf-8")
+        Path(md_out).write_text(
+            report.to_markdown(table, f"Trained stages of experiment {config['experiment']} (config {full_hash}): "
+                                      "cost and loss.") + "\n"
+            + report.to_markdown(compute, "Model work per job: seconds of the job, tokens through the model, "
+                                          "achieved GFLOP/s (2·P per sampled or prefilled token, 6·P per trained "
+                                          "token, 4·P with LoRA) and its share of the matmul peak of the dtype, "
+                                          "measured in the same job."), encoding="utf-8")
         report.training_curves(frame, _stem(png_out), f"{config['experiment']} (config {full_hash}): training",
                                style=config["report"]["style"])
         s.items_in, s.items_out = len(summaries), len(frame)

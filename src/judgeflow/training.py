@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from judgeflow.config import canonical_sha256
-from judgeflow.hardware import resolutions, resolve_precision
+from judgeflow.hardware import record_work, resolutions, resolve_precision
 from judgeflow.models import (load_causal_lm, load_reward_model, model_identity, safetensors_problem, save_model,
                               torch_file_problem)
 
@@ -201,6 +201,7 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
         trainer.accelerator.wait_for_everyone()
         return {"is_main_process": False}
     model = trainer.accelerator.unwrap_model(trainer.model)
+    _record_training_work(trainer, model, lora["enabled"])
     if lora["enabled"] and not adapter_only:
         model = model.merge_and_unload()
     save_model(model, tokenizer, out_dir, adapter_of=init_dir if adapter_only else None)
@@ -214,6 +215,19 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
             "last_loss": history[-1]["loss"] if history else None,
             "train_tokens_per_second": _throughput(trainer), "precision": resolutions()[-1:],
             "log_history": trainer.state.log_history}
+
+
+def _record_training_work(trainer, model, lora: bool) -> None:
+    """The run's trained tokens and FLOPs for the stage summary: 6·P per token (forward, input and weight
+    gradients), 4·P with LoRA (the frozen base needs no weight gradients); non-padding tokens, all processes."""
+    tokens = trainer.state.num_input_tokens_seen or 0
+    runtime = next((e["train_runtime"] for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
+    if not tokens or not runtime:
+        return
+    parameters = sum(p.numel() for p in model.parameters())
+    precision = (resolutions()[-1:] or [{"dtype": "float32"}])[0]
+    record_work("training", tokens, (4 if lora else 6) * parameters * tokens, runtime, precision["dtype"],
+                str(model.device.type))
 
 
 def _throughput(trainer) -> float | None:

@@ -168,6 +168,22 @@ def main_training_summaries():
             if evaluated_model(MAIN, model) == model]
 
 
+def main_sampling_summaries():
+    """The summary.json of every job of the main run that samples from a model (generators, teacher, DPO and
+    rollout sampling, evaluations): with the trained stages' they make the report's per-stage cost table."""
+    cfg = vcfg(MAIN)
+    files = [f"{run_dir(MAIN, 'generate_responses')}/data/responses/{name}.summary.json"
+             for name in cfg["generate"]["generators"]]
+    if not programmatic_teacher(MAIN):
+        files.append(f"{run_dir(MAIN, 'annotate')}/annotate/summary.json")
+    if evaluated_model(MAIN, "dpo") == "dpo":
+        files.append(f"{run_dir(MAIN, 'dpo_sample')}/dpo/summary.json")
+    rounds = range(1, cfg["rollout"]["rounds"] + 1)
+    files += [f"{run_dir(MAIN, 'rollout')}/rollout/round_{r}/summary.json" for r in rounds]
+    files += [str(Path(path).with_name("summary.json")) for path in main_metrics()]
+    return files
+
+
 def report_outputs():
     return (multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
             + multiext(f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")

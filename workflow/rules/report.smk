@@ -73,6 +73,7 @@ rule report_training:
     # loss per step of every trained model (DPO: reward accuracy and margin too) and each stage's cost
     input:
         summaries=main_training_summaries(),
+        sampling=main_sampling_summaries(),
         config=rules.config_snapshot.output[0],
     output:
         csv=f"{RESULTS}/report/training_curves.csv",

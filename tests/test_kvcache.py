@@ -1,0 +1,67 @@
+"""The hf backend's in-place KV cache and shared prefill: the same tokens as before, less work."""
+
+import pytest
+import torch
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
+
+from judgeflow.generation import HFBackend, SamplingParams, _parameter_estimate
+from judgeflow.kvcache import GrowingCache, GrowingLayer
+
+CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
+                 [{"role": "user", "content": "Ben has 5 books. Then Ben gets 2 more books. How many?"}],
+                 [{"role": "user", "content": "Hi"}]]
+
+
+def test_growing_layer_gives_the_tensors_dynamic_layer_gives():
+    grown, plain = GrowingLayer(reserve=2), DynamicLayer()
+    generator = torch.Generator().manual_seed(0)
+    for step, length in enumerate([5, 1, 1, 1, 3, 1]):  # the prefill, then steps that overflow the reserve twice
+        keys, values = (torch.randn(4, 2, length, 8, generator=generator) for _ in range(2))
+        ours, theirs = grown.update(keys, values), plain.update(keys, values)
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+        if step == 2:  # rows leave the batch (a repeated index is a row copied, as the shared prefill does)
+            index = torch.tensor([3, 0, 0, 2])
+            grown.batch_select_indices(index)
+            plain.batch_select_indices(index)
+    assert grown.get_seq_length() == plain.get_seq_length() == 12
+
+
+@pytest.mark.parametrize("params", [SamplingParams(n=3, max_new_tokens=12),
+                                    SamplingParams(n=3, temperature=0.8, top_p=0.9, max_new_tokens=12, seed=5)])
+def test_shared_prefill_and_growing_cache_decode_what_the_old_engine_decodes(tiny_model_dir, params):
+    """n samples of a prompt prefilled once, written into the growing cache, against one prefill per sample
+    into transformers' DynamicCache: the same texts, greedy and sampled (the same random stream), with fewer
+    tokens through the model."""
+    new = HFBackend(tiny_model_dir, batch_size=4, progress=False)
+    old = HFBackend(tiny_model_dir, batch_size=4, progress=False)
+    old.share_prefill, old.cache_class = False, (lambda reserve: DynamicCache())
+    ours, theirs = new.generate(CONVERSATIONS, params), old.generate(CONVERSATIONS, params)
+    assert [[c.text for c in row] for row in ours] == [[c.text for c in row] for row in theirs]
+    assert new.forward_tokens < old.forward_tokens
+
+
+def test_sampling_records_its_work_for_the_stage_summary(tiny_model_dir, tmp_path, test_config):
+    from judgeflow.records import read_json, stage
+
+    with stage("probe", test_config, tmp_path / "summary.json"):
+        backend = HFBackend(tiny_model_dir, batch_size=4, progress=False)
+        backend.generate(CONVERSATIONS, SamplingParams(n=2, max_new_tokens=4))
+    work = read_json(tmp_path / "summary.json")["compute"]["sampling"]
+    assert work["tokens"] == backend.forward_tokens > 0
+    assert work["flops"] == pytest.approx(2 * backend.parameters * backend.forward_tokens, rel=1e-3)
+    assert work["gflops"] > 0 and work["peak_gflops"] > 0 and work["percent_of_peak"] > 0
+
+
+def test_parameter_estimate_counts_a_smollm2_135m_config():
+    config = {"hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
+              "intermediate_size": 1536, "vocab_size": 49152, "tie_word_embeddings": True}
+    # 30 x (attention 884,736 + MLP 2,654,208) + embeddings 28,311,552; SmolLM2-135M has 134,515,008 with norms
+    assert _parameter_estimate(config) == 134_479_872
+
+
+def test_growing_cache_refuses_what_it_does_not_do():
+    cache = GrowingCache(4)
+    cache.update(torch.zeros(1, 1, 2, 4), torch.zeros(1, 1, 2, 4), 0)
+    with pytest.raises(NotImplementedError):
+        cache.crop(-1)
