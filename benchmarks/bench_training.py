@@ -1,6 +1,11 @@
-"""SFT training throughput and model FLOP utilisation, float32 vs bfloat16, full vs LoRA, in one run.
+"""SFT training throughput and model FLOP utilisation, float32 vs bfloat16, full vs LoRA, with and without
+gradient checkpointing (TRL's default, the engine before it became a config key), in one run.
 
     python benchmarks/bench_training.py [--model DIR] [--steps 6] [--batch 4] [--seq 256] [--threads 2]
+                                        [--examples results/default/main/annotate/sft.jsonl]
+
+--examples trains on a real SFT file (its first steps x batch rows, lengths as they come) instead of
+equal-length synthetic rows.
 
 Runs the pipeline's own judgeflow.training.train_sft. MFU = model FLOPs / (seconds x measured peak), with
 model FLOPs per trained token = 6 x parameters for full fine-tuning (forward 2N + backward 4N) and
@@ -35,6 +40,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--examples", help="an SFT jsonl file (prompt/completion rows) to train on instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = str(ensure_model(Path(args.model)))
@@ -47,20 +53,29 @@ def main() -> None:
     before = {dtype: matmul_peak(getattr(torch, dtype), repeats=30) for dtype in dtypes}
     print(f"model {model}: {params / 1e6:.1f}M parameters; {args.steps} steps of {args.batch} x ~{args.seq} tokens, "
           f"{args.threads} threads")
-    rows = examples(args.steps * args.batch, args.seq, tokenizer)
+    if args.examples:
+        from judgeflow.records import read_jsonl
+
+        rows = [r for r in read_jsonl(args.examples) if r.get("prompt") and r.get("completion")]
+        rows = rows[:args.steps * args.batch]
+        print(f"{len(rows)} rows of {args.examples}")
+    else:
+        rows = examples(args.steps * args.batch, args.seq, tokenizer)
     measured = []
     for lora in (False, True):
         for precision in dtypes:
-            tcfg = {"epochs": 1, "learning_rate": 1e-5, "batch_size": args.batch, "gradient_accumulation_steps": 1,
-                    "max_length": args.seq + 64, "lr_scheduler": "constant", "warmup_ratio": 0.0,
-                    "precision": precision, "checkpoint_steps": 0,
-                    "lora": {"enabled": lora, "merge": True, "r": 16, "alpha": 32, "dropout": 0.0,
-                             "target_modules": "all-linear"}}
-            with tempfile.TemporaryDirectory() as tmp:
-                result = train_sft(model, rows, Path(tmp) / "out", tcfg, seed=0)
-            tokens_per_s = result["train_tokens_per_second"]
-            measured.append(("lora" if lora else "full", precision, tokens_per_s,
-                             (4 if lora else 6) * params * tokens_per_s / 1e9))
+            for recompute in (True, False):
+                tcfg = {"epochs": 1, "learning_rate": 1e-5, "batch_size": args.batch, "gradient_accumulation_steps": 1,
+                        "max_length": 2048 if args.examples else args.seq + 64, "lr_scheduler": "constant",
+                        "warmup_ratio": 0.0, "precision": precision, "checkpoint_steps": 0,
+                        "gradient_checkpointing": recompute,
+                        "lora": {"enabled": lora, "merge": True, "r": 16, "alpha": 32, "dropout": 0.0,
+                                 "target_modules": "all-linear"}}
+                with tempfile.TemporaryDirectory() as tmp:
+                    result = train_sft(model, rows, Path(tmp) / "out", tcfg, seed=0)
+                tokens_per_s = result["train_tokens_per_second"]
+                measured.append(("lora" if lora else "full", precision, "on" if recompute else "off", tokens_per_s,
+                                 (4 if lora else 6) * params * tokens_per_s / 1e9))
     # the peak is taken before and after the training runs (best of 30 each): a busy or cold machine only
     # lowers a measurement, so the higher one is the fairer denominator
     after = {dtype: matmul_peak(getattr(torch, dtype), repeats=30) for dtype in dtypes}
@@ -68,10 +83,13 @@ def main() -> None:
     print("matmul peak (2048^2, best of 30, before / after): " + ", ".join(
         f"{dtype} {before[dtype]:.0f} / {after[dtype]:.0f} GFLOP/s" for dtype in dtypes))
     best = max(peaks.values())
-    print(f"{'mode':5} {'precision':9} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} {'vs own-dtype peak':>18}")
-    for mode, precision, tokens_per_s, gflops in measured:
-        print(f"{mode:5} {precision:9} {tokens_per_s:7.1f} {gflops:8.1f} "
-              f"{gflops / best:12.1%} {gflops / peaks[precision]:17.1%}")
+    print(f"{'mode':5} {'precision':9} {'recompute':9} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} "
+          f"{'vs own-dtype peak':>18} {'vs recompute on':>16}")
+    base = {(m, p): t for m, p, r, t, _ in measured if r == "on"}
+    for mode, precision, recompute, tokens_per_s, gflops in measured:
+        ratio = tokens_per_s / base[(mode, precision)]
+        print(f"{mode:5} {precision:9} {recompute:9} {tokens_per_s:7.1f} {gflops:8.1f} "
+              f"{gflops / best:12.1%} {gflops / peaks[precision]:17.1%} {ratio:15.2f}x")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         **checkpointing,
         bf16=precision.dtype == "bfloat16", fp16=False, use_cpu=not _cuda(),
         dataloader_num_workers=0, disable_tqdm=False,
+        # off unless asked for (TRL turns it on by default): recomputing activations costs a third more compute,
+        # which a model that fits without it should not pay; the multi-GPU recipes turn it on
+        gradient_checkpointing=bool(tcfg.get("gradient_checkpointing", False)),
         # the curriculum keeps the order it was given; everything else is shuffled with the seed
         train_sampling_strategy="random" if shuffle else "sequential",
     )
@@ -450,7 +453,7 @@ def train_rm(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict, 
     model, tokenizer = load_reward_model(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
-    args = RewardConfig(**_common_args(tcfg, work_dir, seed, len(rows)), gradient_checkpointing=False)
+    args = RewardConfig(**{**_common_args(tcfg, work_dir, seed, len(rows)), "gradient_checkpointing": False})
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                             peft_config=_peft_config(tcfg["lora"], "SEQ_CLS"))
     kept = len(trainer.train_dataset)
