@@ -1,5 +1,6 @@
 """SFT training throughput and model FLOP utilisation, float32 vs bfloat16, full vs LoRA, with and without
-gradient checkpointing (TRL's default, the engine before it became a config key), in one run.
+gradient checkpointing (TRL's default, the engine before it became a config key) and with batches grouped by
+length (`group_by_length`), in one run.
 
     python benchmarks/bench_training.py [--model DIR] [--steps 6] [--batch 4] [--seq 256] [--threads 2]
                                         [--examples results/default/main/annotate/sft.jsonl]
@@ -64,17 +65,18 @@ def main() -> None:
     measured = []
     for lora in (False, True):
         for precision in dtypes:
-            for recompute in (True, False):
+            for recompute, grouped in ((True, False), (False, False), (False, True)):
                 tcfg = {"epochs": 1, "learning_rate": 1e-5, "batch_size": args.batch, "gradient_accumulation_steps": 1,
                         "max_length": 2048 if args.examples else args.seq + 64, "lr_scheduler": "constant",
                         "warmup_ratio": 0.0, "precision": precision, "checkpoint_steps": 0,
-                        "gradient_checkpointing": recompute,
+                        "gradient_checkpointing": recompute, "group_by_length": grouped,
                         "lora": {"enabled": lora, "merge": True, "r": 16, "alpha": 32, "dropout": 0.0,
                                  "target_modules": "all-linear"}}
                 with tempfile.TemporaryDirectory() as tmp:
                     result = train_sft(model, rows, Path(tmp) / "out", tcfg, seed=0)
                 tokens_per_s = result["train_tokens_per_second"]
-                measured.append(("lora" if lora else "full", precision, "on" if recompute else "off", tokens_per_s,
+                setting = "on" if recompute else "off + grouped" if grouped else "off"
+                measured.append(("lora" if lora else "full", precision, setting, tokens_per_s,
                                  (4 if lora else 6) * params * tokens_per_s / 1e9))
     # the peak is taken before and after the training runs (best of 30 each): a busy or cold machine only
     # lowers a measurement, so the higher one is the fairer denominator
@@ -83,12 +85,12 @@ def main() -> None:
     print("matmul peak (2048^2, best of 30, before / after): " + ", ".join(
         f"{dtype} {before[dtype]:.0f} / {after[dtype]:.0f} GFLOP/s" for dtype in dtypes))
     best = max(peaks.values())
-    print(f"{'mode':5} {'precision':9} {'recompute':9} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} "
+    print(f"{'mode':5} {'precision':9} {'recompute':13} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} "
           f"{'vs own-dtype peak':>18} {'vs recompute on':>16}")
     base = {(m, p): t for m, p, r, t, _ in measured if r == "on"}
     for mode, precision, recompute, tokens_per_s, gflops in measured:
         ratio = tokens_per_s / base[(mode, precision)]
-        print(f"{mode:5} {precision:9} {recompute:9} {tokens_per_s:7.1f} {gflops:8.1f} "
+        print(f"{mode:5} {precision:9} {recompute:13} {tokens_per_s:7.1f} {gflops:8.1f} "
               f"{gflops / best:12.1%} {gflops / peaks[precision]:17.1%} {ratio:15.2f}x")
 
 

@@ -310,3 +310,19 @@ def test_decision_weighted_sft_trains_and_logs_decision_accuracy(tiny_model_dir,
     assert any("decision_token_accuracy" in entry for entry in result["log_history"])
     before, after = _weights(tiny_model_dir), _weights(tmp_path / "w")
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("weight", [1.0, 10.0])
+def test_length_grouped_sft_batches_rows_of_similar_length(tiny_model_dir, tmp_path, weight):
+    from judgeflow.training import _common_args
+
+    common = _common_args({**TCFG, "gradient_checkpointing": True}, tmp_path, 0, 4, group_by_length=True)
+    assert common["train_sampling_strategy"] == "group_by_length" and common["gradient_checkpointing"] is True
+    assert _common_args(TCFG, tmp_path, 0, 4, shuffle=False, group_by_length=True)["train_sampling_strategy"] \
+        == "sequential", "the rollout curriculum keeps its order"
+    assert _common_args(TCFG, tmp_path, 0, 4)["gradient_checkpointing"] is False, "off unless asked for"
+    rows = [{"prompt": [{"role": "user", "content": "Is " + "very " * (3 * i) + f"{i} even?"}],
+             "completion": [{"role": "assistant", "content": f"{i} is right.\n[[A]]"}]} for i in range(4)]
+    result = train_sft(tiny_model_dir, rows, tmp_path / "g", {**TCFG, "max_length": 128, "group_by_length": True,
+                                                              "decision_weight": weight}, seed=0)
+    assert result["steps"] == 2 and result["first_loss"] > 0

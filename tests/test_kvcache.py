@@ -65,3 +65,14 @@ def test_growing_cache_refuses_what_it_does_not_do():
     cache.update(torch.zeros(1, 1, 2, 4), torch.zeros(1, 1, 2, 4), 0)
     with pytest.raises(NotImplementedError):
         cache.crop(-1)
+
+
+def test_length_batches_cap_rows_and_padding():
+    from judgeflow.generation import length_batches
+
+    lengths = [208, 213, 250, 273, 281, 340, 366, 432, 612, 803, 803]
+    batches = length_batches(list(range(len(lengths))), lengths, 4, 1.3)
+    assert [len(b) for b in batches] == [3, 3, 2, 1, 2] and sum(batches, []) == list(range(len(lengths)))
+    assert all(lengths[b[-1]] <= 1.3 * lengths[b[0]] for b in batches)
+    assert length_batches(["a", "b", "c"], [5, 5, 5], 2, 1.3) == [["a", "b"], ["c"]]
+    assert length_batches([], [], 4, 1.3) == []

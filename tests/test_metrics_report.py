@@ -732,3 +732,20 @@ def test_training_curves_draw_logged_steps_only(tmp_path):
     fig = training_curves(empty, tmp_path / "none", "t")  # nothing trained: a figure that says so, no data drawn
     assert not fig.axes[0].lines and "no stage was trained" in fig.axes[0].texts[0].get_text()
     assert (tmp_path / "curves.png").stat().st_size > 0 and (tmp_path / "none.pdf").stat().st_size > 0
+
+
+def test_compute_table_lists_each_model_job_and_kind_of_work():
+    from judgeflow.report import compute_table
+
+    work = {"tokens": 100, "seconds": 2.0, "flops": 5e10, "gflops": 25.0, "dtype": "float32", "device": "cpu",
+            "peak_gflops": 100.0, "percent_of_peak": 25.0}
+    table = compute_table({
+        "results/x/main/eval/sft/heldout/summary.json": {"stage": "evaluate", "seconds": 3.0,
+                                                         "compute": {"sampling": work}},
+        "results/x/main/models/sft.summary.json": {"stage": "train_sft", "seconds": 9.0,
+                                                   "compute": {"training": {**work, "percent_of_peak": 40.0}}},
+        "results/x/main/data/build_items_summary.json": {"stage": "build_items", "seconds": 0.1},
+    })
+    assert table["job"].tolist() == ["eval/sft/heldout", "main/models/sft"]
+    assert table["work"].tolist() == ["sampling", "training"] and table["percent_of_peak"].tolist() == [25.0, 40.0]
+    assert table["job_seconds"].tolist() == [3.0, 9.0]

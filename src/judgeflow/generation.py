@@ -80,6 +80,7 @@ class HFBackend(GenerationBackend):
 
     supports_fused_continuation = True
     share_prefill = True  # False: every sample prefills its own prompt (the benchmarks' baseline)
+    length_slack = 1.3    # a batch's longest prompt is at most this many times its shortest (length_batches)
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
         import torch
@@ -123,7 +124,7 @@ class HFBackend(GenerationBackend):
         units = sorted(((i, k) for i in range(len(encoded)) for k in range(params.n)),
                        key=lambda u: (len(encoded[u[0]]), u))
         results: dict[tuple[int, int], Completion] = {}
-        batches = [units[s:s + self.batch_size] for s in range(0, len(units), self.batch_size)]
+        batches = length_batches(units, [len(encoded[i]) for i, _ in units], self.batch_size, self.length_slack)
         bar = tqdm(total=len(units), desc="generate", unit="seq", disable=not self.progress)
         for batch_index, batch in enumerate(batches):
             # the n samples of a prompt sit side by side (units are sorted by prompt); each distinct prompt is
@@ -293,6 +294,19 @@ class HFBackend(GenerationBackend):
             logits = self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
                                 past_key_values=cache, use_cache=True).logits[:, -1, :]
         return first, second
+
+
+def length_batches(units: list, lengths: list[int], size: int, slack: float) -> list[list]:
+    """Consecutive batches of `units` (sorted by prompt length, ascending) of at most `size` units, cut early where
+    the next prompt is longer than `slack` x the batch's shortest: a left-padded batch computes every row at its
+    longest prompt's length, so one 800-token prompt among 250-token ones would triple the batch's prefill."""
+    batches: list[list] = []
+    start = 0
+    for index in range(1, len(units) + 1):
+        if index == len(units) or index - start == size or lengths[index] > slack * lengths[start]:
+            batches.append(units[start:index])
+            start = index
+    return batches
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

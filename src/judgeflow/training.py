@@ -38,7 +38,8 @@ def _peft_config(lora: dict, task_type: str = "CAUSAL_LM"):
                       target_modules=lora["target_modules"], task_type=task_type)
 
 
-def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True) -> dict:
+def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True,
+                 group_by_length: bool = False) -> dict:
     precision = resolve_precision(tcfg.get("precision", "float32"))
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
     checkpoint_steps = tcfg.get("checkpoint_steps", 0)
@@ -59,8 +60,9 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         # off unless asked for (TRL turns it on by default): recomputing activations costs a third more compute,
         # which a model that fits without it should not pay; the multi-GPU recipes turn it on
         gradient_checkpointing=bool(tcfg.get("gradient_checkpointing", False)),
-        # the curriculum keeps the order it was given; everything else is shuffled with the seed
-        train_sampling_strategy="random" if shuffle else "sequential",
+        # the curriculum keeps the order it was given; everything else is shuffled with the seed, in batches of
+        # similar length where asked (less padding; SFT-trained stages only: TRL's SFT rows carry input_ids)
+        train_sampling_strategy="sequential" if not shuffle else "group_by_length" if group_by_length else "random",
     )
 
 
@@ -329,8 +331,9 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     work_dir = Path(str(out_dir) + ".work")
     rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
     weight = tcfg.get("decision_weight", 1)
-    args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle), completion_only_loss=True,
-                     shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
+    args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle,
+                                    group_by_length=bool(tcfg.get("group_by_length", False))),
+                     completion_only_loss=True, shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
     if weight == 1:
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                              processing_class=tokenizer, peft_config=_peft_config(tcfg["lora"]))
