@@ -88,9 +88,8 @@ class HFBackend(GenerationBackend):
         from judgeflow.kvcache import GrowingCache
         from judgeflow.models import load_causal_lm
 
-        self.cache_class = GrowingCache
-
         self.torch = torch
+        self.cache_class = GrowingCache  # the benchmark swaps in transformers' DynamicCache for its baseline
         self.model, self.tokenizer = load_causal_lm(model_dir, dtype)
         self.model.eval()
         self.dtype = dtype
@@ -129,15 +128,16 @@ class HFBackend(GenerationBackend):
         for batch_index, batch in enumerate(batches):
             # the n samples of a prompt sit side by side (units are sorted by prompt); each distinct prompt is
             # prefilled once and its KV cache copied to its rows (_prefill)
-            distinct = list(dict.fromkeys(u if not self.share_prefill else u[0] for u in batch))
-            prompts = [encoded[key[0] if isinstance(key, tuple) else key] for key in distinct]
+            keys = [unit[0] if self.share_prefill else unit for unit in batch]
+            distinct = list(dict.fromkeys(keys))
+            prompts = [encoded[batch[keys.index(key)][0]] for key in distinct]
             width = max(len(p) for p in prompts)
             ids = torch.full((len(distinct), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(distinct), width), dtype=torch.long)
             for row, prompt in enumerate(prompts):
                 ids[row, width - len(prompt):] = torch.tensor(prompt)
                 mask[row, width - len(prompt):] = 1
-            expand = torch.tensor([distinct.index(u if not self.share_prefill else u[0]) for u in batch])
+            expand = torch.tensor([distinct.index(key) for key in keys])
             generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
             if continuation is None:
                 with torch.inference_mode():
