@@ -225,8 +225,7 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
 def _record_training_work(trainer, model, lora: bool) -> None:
     """The run's trained tokens and FLOPs for the stage summary: 6·P per token (forward, input and weight
     gradients), 4·P with LoRA (the frozen base needs no weight gradients); non-padding tokens, all processes."""
-    tokens = trainer.state.num_input_tokens_seen or 0
-    runtime = next((e["train_runtime"] for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
+    tokens, runtime = trainer.state.num_input_tokens_seen or 0, _runtime(trainer)
     if not tokens or not runtime:
         return
     parameters = sum(p.numel() for p in model.parameters())
@@ -235,10 +234,13 @@ def _record_training_work(trainer, model, lora: bool) -> None:
                 str(model.device.type))
 
 
-def _throughput(trainer) -> float | None:
-    tokens = trainer.state.num_input_tokens_seen
+def _runtime(trainer) -> float | None:
     # every log entry carries the running train_runtime; the last one is the whole run's
-    runtime = next((e["train_runtime"] for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
+    return next((e["train_runtime"] for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
+
+
+def _throughput(trainer) -> float | None:
+    tokens, runtime = trainer.state.num_input_tokens_seen, _runtime(trainer)
     return round(tokens / runtime, 2) if tokens and runtime else None
 
 
