@@ -639,8 +639,9 @@ def report_training(config: dict, summaries: list[str], config_snapshot: str, cs
     import pandas as pd
 
     with stage("report_training", config, summary, log_path) as s:
-        compute = report.compute_table({path: read_json(path) for path in [*sampling, *summaries]})
-        loaded = {Path(path).name.removesuffix(".summary.json"): read_json(path) for path in summaries}
+        read = {path: read_json(path) for path in [*sampling, *summaries]}
+        compute = report.compute_table(read)
+        loaded = {Path(path).name.removesuffix(".summary.json"): read[path] for path in summaries}
         frame = report.training_frame(loaded)
         frame.to_csv(csv_out, index=False)
         costs = []
