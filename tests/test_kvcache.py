@@ -5,7 +5,7 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from judgeflow.generation import HFBackend, SamplingParams, _parameter_estimate
+from judgeflow.generation import HFBackend, SamplingParams, _parameter_estimate, fill_order, sample_next
 from judgeflow.kvcache import GrowingCache, GrowingLayer
 
 CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
@@ -25,6 +25,33 @@ def test_growing_layer_gives_the_tensors_dynamic_layer_gives():
             grown.batch_select_indices(index)
             plain.batch_select_indices(index)
     assert grown.get_seq_length() == plain.get_seq_length() == 12
+
+
+def test_dropping_rows_in_fill_order_moves_only_the_rows_that_must_move():
+    """fill_order keeps the kept rows before the cut in place and fills the dropped places from the end;
+    GrowingLayer applies such an order in place and gives what a gather gives."""
+    keep = [True, False, True, True, False, True, True]
+    order = fill_order(keep)
+    assert order == [0, 5, 2, 3, 6] and sorted(order) == [p for p, k in enumerate(keep) if k]
+    grown, plain = GrowingLayer(reserve=3), DynamicLayer()
+    keys, values = torch.randn(7, 2, 4, 8), torch.randn(7, 2, 4, 8)
+    grown.update(keys, values), plain.update(keys, values)
+    storage = grown._keys
+    for layer in (grown, plain):
+        layer.batch_select_indices(torch.tensor(order))
+    step = torch.randn(5, 2, 1, 8)
+    assert all(torch.equal(a, b) for a, b in zip(grown.update(step, step), plain.update(step, step)))
+    assert grown._keys.data_ptr() == storage.data_ptr()  # in place: no new storage
+
+
+def test_rows_draw_in_row_order_wherever_fill_order_moved_them(tiny_model_dir):
+    backend = HFBackend(tiny_model_dir, batch_size=4, progress=False)
+    params = SamplingParams(temperature=1.0, top_p=0.9)
+    logits, rows = torch.randn(5, 50), torch.tensor([0, 5, 2, 3, 6])
+    ours = backend._sample_in_row_order(logits, rows, params, torch.Generator().manual_seed(3))
+    order = torch.argsort(rows)
+    theirs = sample_next(logits[order], params, torch.Generator().manual_seed(3))
+    assert torch.equal(ours[order], theirs)
 
 
 @pytest.mark.parametrize("params", [SamplingParams(n=3, max_new_tokens=12),

@@ -202,16 +202,16 @@ class HFBackend(GenerationBackend):
         active = torch.arange(mask.shape[0])
         tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
         for step in range(params.max_new_tokens):
-            chosen = sample_next(logits, params, generator)
+            chosen = self._sample_in_row_order(logits, active, params, generator)
             for row, token in zip(active.tolist(), chosen.tolist()):
                 tokens[row].append(token)
             if step == params.max_new_tokens - 1:
                 break
             finished = torch.isin(chosen, stop)
             if finished.any():
-                keep = (~finished).nonzero().squeeze(1)
-                if keep.numel() == 0:
+                if bool(finished.all()):
                     break
+                keep = torch.tensor(fill_order((~finished).tolist()))
                 active, chosen, mask = active[keep], chosen[keep], mask[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
@@ -220,6 +220,17 @@ class HFBackend(GenerationBackend):
                                 position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache,
                                 use_cache=True).logits[:, -1, :]
         return tokens
+
+    def _sample_in_row_order(self, logits, rows, params: SamplingParams, generator):
+        """sample_next over the batch positions taken in the order of their rows (`rows[p]` = the row at position
+        p): dropping finished rows moves others (fill_order), and the random stream follows the rows, so each row
+        draws as it did with the batch in row order."""
+        order = self.torch.argsort(rows)
+        if bool((order == self.torch.arange(order.numel())).all()):
+            return sample_next(logits, params, generator)
+        chosen = self.torch.empty_like(order)
+        chosen[order] = sample_next(logits[order], params, generator)
+        return chosen
 
     def _decode_fused(self, ids, mask, expand, params: SamplingParams, generator, prompts: list[list[int]],
                       target: Callable[[int, list[int]], list[int] | None], continuation: Continuation,
@@ -249,10 +260,13 @@ class HFBackend(GenerationBackend):
         active = list(range(rows))  # batch position -> row
         while True:
             feed: list[int | None] = [None] * len(active)
-            sampling_second = [p for p, row in enumerate(active) if second[row] is not None and not forced[row]]
-            in_first = [p for p, row in enumerate(active) if second[row] is None]
+            # positions taken in row order: the random stream follows the rows, not where fill_order moved them
+            by_row = sorted(range(len(active)), key=active.__getitem__)
+            sampling_second = [p for p in by_row if second[active[p]] is not None and not forced[active[p]]]
+            in_first = [p for p in by_row if second[active[p]] is None]
             if in_first:
-                chosen = sample_next(logits[in_first] if len(in_first) < len(active) else logits, params, generator)
+                whole = in_first == list(range(len(active)))
+                chosen = sample_next(logits if whole else logits[in_first], params, generator)
                 for p, token in zip(in_first, chosen.tolist()):
                     row = active[p]
                     first[row].append(token)
@@ -280,9 +294,9 @@ class HFBackend(GenerationBackend):
             for p, row in enumerate(active):
                 if forced[row]:
                     feed[p] = forced[row].pop(0)
-            keep_positions = [p for p, token in enumerate(feed) if token is not None]
-            if not keep_positions:
+            if all(token is None for token in feed):
                 break
+            keep_positions = fill_order([token is not None for token in feed])
             if len(keep_positions) < len(active):
                 index = torch.tensor(keep_positions, device=mask.device)
                 mask = mask[index]
@@ -307,6 +321,14 @@ def length_batches(units: list, lengths: list[int], size: int, slack: float) -> 
             batches.append(units[start:index])
             start = index
     return batches
+
+
+def fill_order(keep: list[bool]) -> list[int]:
+    """The batch positions to keep, in the order GrowingLayer applies in place: a kept row before the cut (the
+    number kept) stays where it is, and each dropped place before the cut takes a kept row from after it."""
+    kept = sum(keep)
+    tail = [p for p in range(kept, len(keep)) if keep[p]]
+    return [p if keep[p] else tail.pop(0) for p in range(kept)]
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

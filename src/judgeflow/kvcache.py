@@ -45,10 +45,24 @@ class GrowingLayer(DynamicLayer):
         return self.keys, self.values
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        """Keep (or repeat) the batch rows `indices`, as DynamicLayer does."""
-        if self._keys is not None:
+        """Keep (or repeat) the batch rows `indices`, as DynamicLayer does.
+
+        An order from generation.fill_order (finished rows dropped, their places taken by rows from the end) is applied in
+        place: only the moved rows' filled part is copied, and the storage keeps its room. A fresh gather of the
+        whole storage cost 1.6 s for 128 rows of ~460 tokens on the 2-core EPYC (2.5 decode steps), and a decode
+        loop drops rows at many of its steps."""
+        if self._keys is None:
+            return
+        kept = indices.numel()
+        moved = (indices != torch.arange(kept, device=indices.device)).nonzero().squeeze(1)
+        sources = indices[moved]
+        if kept <= self._keys.shape[0] and bool((sources >= kept).all()):
+            for storage in (self._keys, self._values):
+                storage[moved, :, :self.length] = storage[sources, :, :self.length]
+            self._keys, self._values = self._keys[:kept], self._values[:kept]
+        else:
             self._keys, self._values = self._keys[indices], self._values[indices]
-            self.keys, self.values = self._keys[..., :self.length, :], self._values[..., :self.length, :]
+        self.keys, self.values = self._keys[..., :self.length, :], self._values[..., :self.length, :]
 
     def reset(self) -> None:
         self.length = 0
