@@ -629,6 +629,20 @@ def test_line_and_sc_at_k_curves(tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
 
 
+def test_learning_curve_puts_the_uncapped_point_after_the_caps(tmp_path):
+    """A grid with null (no cap, labelled 'all') beside numbers: 'all' sits one mean gap past the largest cap."""
+    labels = pd.Series(["25", "50", "100", "all"])
+    positions, ticks = report._line_positions(labels)
+    assert positions.tolist() == [25.0, 50.0, 100.0, 137.5] and ticks[137.5] == "all" and ticks[25.0] == "25"
+    frame = pd.DataFrame({"max_sft_examples": labels, "value": [0.47, 0.47, 0.59, 0.98], "ci_low": [0.4] * 4,
+                          "ci_high": [1.0] * 4, "group": ["ref_verification"] * 4})
+    spec = {"vary": {"teacher.max_sft_examples": [25, 50, 100, None]}, "plot": "line", "metric": "primary"}
+    fig = report.ablation_figure(frame, spec, tmp_path / "curve", "curve", 0.95, {})
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["25", "50", "100", "all"]
+    with pytest.raises(ValueError, match="numeric grid values"):
+        report._line_positions(pd.Series(["25", "many"]))
+
+
 def test_heatmap_annotates_every_cell(tmp_path):
     rows = [{"sft": s, "dpo": d, "value": 0.6 + 0.01 * s + 0.001 * d, "ci_low": 0.5, "ci_high": 0.9}
             for s in (0, 10, 20) for d in (0, 10, 20, 40)][:-1]                # one cell missing

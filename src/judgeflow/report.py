@@ -284,8 +284,9 @@ def bar_chart(frame: pd.DataFrame, out: str | Path, *, category: str, title: str
 def line_chart(frame: pd.DataFrame, out: str | Path, *, x: str, title: str, xlabel: str, ylabel: str,
                value: str = "value", low: str = "ci_low", high: str = "ci_high", hue: str | None = None,
                ylim: tuple | None = None, reference: tuple[float, str] | None = None, log2_x: bool = False,
-               style: dict | None = None):
-    """A line per `hue` over `x` (iterations, rounds) with the CI as a shaded band."""
+               style: dict | None = None, tick_labels: dict[float, str] | None = None):
+    """A line per `hue` over `x` (iterations, rounds) with the CI as a shaded band; `tick_labels` names the x
+    ticks (default: the x values)."""
     _check(frame, [x, value, low, high, hue], title, xlabel, ylabel)
     style = figure_style(style)
     with _styled(style):
@@ -302,7 +303,8 @@ def line_chart(frame: pd.DataFrame, out: str | Path, *, x: str, title: str, xlab
         ticks = sorted(pd.unique(frame[x]))
         if log2_x:
             ax.set_xscale("log", base=2)
-        ax.set_xticks(ticks, [f"{t:g}" if isinstance(t, float) else str(t) for t in ticks])
+        names = tick_labels or {}
+        ax.set_xticks(ticks, [names.get(float(t), f"{t:g}" if isinstance(t, float) else str(t)) for t in ticks])
         ax.minorticks_off()
         _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend=hue is not None)
         _save(fig, out, style)
@@ -510,6 +512,21 @@ def _setting(cell: dict) -> str:
     return f"{cell['model']} ({point})" if point else cell["model"]
 
 
+def _line_positions(labels: pd.Series) -> tuple[pd.Series, dict[float, str] | None]:
+    """A line plot's x positions for grid labels: numbers stand for themselves; 'all' (a null grid value, no cap)
+    goes one mean gap past the largest number, labelled 'all'. Other text is an error naming it."""
+    numbers = pd.to_numeric(labels, errors="coerce")
+    other = sorted(set(labels[numbers.isna()]) - {"all"})
+    if other or numbers.isna().all():
+        raise ValueError(f"a line plot needs numeric grid values (or null: 'all'); got {other or sorted(set(labels))}")
+    if not numbers.isna().any():
+        return numbers, None
+    known = sorted(numbers.dropna().unique())
+    gap = (known[-1] - known[0]) / (len(known) - 1) if len(known) > 1 else max(abs(known[0]), 1.0)
+    where = float(known[-1] + gap)
+    return numbers.fillna(where), {**{float(v): f"{v:g}" for v in known}, where: "all"}
+
+
 def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str, confidence: float,
                     style: dict):
     """Draw an ablation's frame as its spec says: bar, line, heatmap or sc_curve."""
@@ -525,10 +542,12 @@ def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str
         if x == "model":
             data["step"] = data["model"].map(lambda m: model_order(m)[0] + model_order(m)[1])
             x = "step"
+            tick_labels = None
         else:
-            data[x] = pd.to_numeric(data[x])
+            data[x], tick_labels = _line_positions(data[x])
         xlabel = "training stage (0 base, 1 SFT, 2 DPO, 3+ rollout rounds)" if x == "step" else keys[0]
-        return line_chart(data, out, x=x, hue=hue, title=title, xlabel=xlabel, ylabel=ylabel, style=style)
+        return line_chart(data, out, x=x, hue=hue, title=title, xlabel=xlabel, ylabel=ylabel, style=style,
+                          tick_labels=tick_labels)
     if spec["plot"] == "sc_curve":
         return sc_at_k_curve(frame, out, hue=hue, title=title, ylabel=ylabel, style=style)
     group = sorted(frame["group"].unique(), key=lambda g: TASK_TYPES.index(g.split("/")[0]))[0]
