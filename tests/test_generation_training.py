@@ -72,6 +72,14 @@ def test_sft_trains_and_saves_a_plain_model(tiny_model_dir, tmp_path, lora):
     assert before.keys() == after.keys(), "LoRA adapters are merged: same tensors as the base"
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert not (tmp_path / "sft.work").exists()
+    # the training curve as TensorBoard events beside the model (tensorboard is a dependency)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = [p.parent for p in (tmp_path / "sft.tensorboard").rglob("events.out.tfevents.*")]
+    assert runs, "no TensorBoard event file"
+    events = EventAccumulator(str(runs[0]))
+    events.Reload()
+    assert len(events.Scalars("train/loss")) == 2
 
 
 def test_dpo_with_nll_term_trains(tiny_model_dir, tmp_path):

@@ -8,6 +8,7 @@ the next stage load either kind through `judgeflow.models.load_causal_lm`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -53,7 +54,9 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         # spend its first step (all of a one-step run) not learning
         warmup_steps=math.floor(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
         weight_decay=tcfg.get("weight_decay", 0.0),
-        max_length=tcfg["max_length"], logging_steps=1, report_to=[], seed=seed, data_seed=seed,
+        max_length=tcfg["max_length"], logging_steps=1, seed=seed, data_seed=seed,
+        # TensorBoard event files where tensorboard is installed; _finish moves them to <model>.tensorboard/
+        report_to=["tensorboard"] if tensorboard_available() else [],
         **checkpointing,
         bf16=precision.dtype == "bfloat16", fp16=False, use_cpu=not _cuda(),
         dataloader_num_workers=0, disable_tqdm=False,
@@ -64,6 +67,16 @@ def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool
         # similar length where asked (less padding; SFT-trained stages only: TRL's SFT rows carry input_ids)
         train_sampling_strategy="sequential" if not shuffle else "group_by_length" if group_by_length else "random",
     )
+
+
+def tensorboard_available() -> bool:
+    return any(importlib.util.find_spec(name) is not None for name in ("tensorboard", "tensorboardX"))
+
+
+def tensorboard_dir(out_dir: str | Path) -> Path:
+    """Where a trained stage's TensorBoard event files end up: beside its model folder, so that
+    `tensorboard --logdir results/<experiment>/main/models` shows every stage of a run."""
+    return Path(str(out_dir) + ".tensorboard")
 
 
 def _cuda() -> bool:
@@ -211,6 +224,10 @@ def _finish(trainer, tokenizer, init_dir: str, out_dir: str | Path, work_dir: Pa
         model = model.merge_and_unload()
     save_model(model, tokenizer, out_dir, adapter_of=init_dir if adapter_only else None)
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
+    events = work_dir / "runs"  # the TensorBoard callback's default folder under output_dir
+    if events.is_dir():
+        shutil.rmtree(tensorboard_dir(out_dir), ignore_errors=True)
+        shutil.move(str(events), tensorboard_dir(out_dir))
     shutil.rmtree(work_dir, ignore_errors=True)
     if trainer.accelerator.num_processes > 1:
         trainer.accelerator.wait_for_everyone()
