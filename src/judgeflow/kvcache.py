@@ -47,10 +47,10 @@ class GrowingLayer(DynamicLayer):
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Keep (or repeat) the batch rows `indices`, as DynamicLayer does.
 
-        An order from generation.fill_order (finished rows dropped, their places taken by rows from the end) is applied in
-        place: only the moved rows' filled part is copied, and the storage keeps its room. A fresh gather of the
-        whole storage cost 1.6 s for 128 rows of ~460 tokens on the 2-core EPYC (2.5 decode steps), and a decode
-        loop drops rows at many of its steps."""
+        An order from generation.fill_order (finished rows dropped, their places taken by rows from the end) is
+        applied in place: only the moved rows' filled part is copied, and the storage keeps its room. A fresh
+        gather of the whole storage cost 1.6 s for 128 rows of ~460 tokens on the 2-core EPYC (2.5 decode steps),
+        and a decode loop drops rows at many of its steps."""
         if self._keys is None:
             return
         kept = indices.numel()
