@@ -498,10 +498,13 @@ def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
     return frame
 
 
+UNCAPPED = "all"  # the label of a null grid value (no cap)
+
+
 def _value_label(value) -> str:
-    """A grid value as a table/axis label: null is 'all' (no cap), a template list its first template."""
+    """A grid value as a table/axis label: null is UNCAPPED, a template list its first template."""
     if value is None:
-        return "all"
+        return UNCAPPED
     if isinstance(value, list):
         return f"{value[0]} (+{len(value) - 1})" if len(value) > 1 else str(value[0])
     return str(value)
@@ -516,7 +519,7 @@ def _line_positions(labels: pd.Series) -> tuple[pd.Series, dict[float, str] | No
     """A line plot's x positions for grid labels: numbers stand for themselves; 'all' (a null grid value, no cap)
     goes one mean gap past the largest number, labelled 'all'. Other text is an error naming it."""
     numbers = pd.to_numeric(labels, errors="coerce")
-    other = sorted(set(labels[numbers.isna()]) - {"all"})
+    other = sorted(set(labels[numbers.isna()]) - {UNCAPPED})
     if other or numbers.isna().all():
         raise ValueError(f"a line plot needs numeric grid values (or null: 'all'); got {other or sorted(set(labels))}")
     if not numbers.isna().any():
@@ -524,7 +527,7 @@ def _line_positions(labels: pd.Series) -> tuple[pd.Series, dict[float, str] | No
     known = sorted(numbers.dropna().unique())
     gap = (known[-1] - known[0]) / (len(known) - 1) if len(known) > 1 else max(abs(known[0]), 1.0)
     where = float(known[-1] + gap)
-    return numbers.fillna(where), {**{float(v): f"{v:g}" for v in known}, where: "all"}
+    return numbers.fillna(where), {**{float(v): f"{v:g}" for v in known}, where: UNCAPPED}
 
 
 def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str, confidence: float,
