@@ -246,7 +246,7 @@ def _data_problems(config: dict) -> list[str]:
             problems.append(f"config key 'data.task_ratio.{task_type}': a share of {share}, but no source under "
                             f"data.sources gives {task_type} items (sources: {kinds}); add a source that does or "
                             "set the share to 0")
-    splits, rounds = data["splits"], config["rollout"]["rounds"]
+    splits, rounds = data["splits"], fresh_rounds(config)
     needed = splits["benchmark"] + splits["seed"] + splits["rollout_batch"] * rounds
     bounds = [(spec["name"], source_size_bound(spec)) for spec in data["sources"]]
     if all(bound is not None for _, bound in bounds) and sum(bound for _, bound in bounds) < needed:
@@ -256,6 +256,12 @@ def _data_problems(config: dict) -> list[str]:
                         f"rollout.rounds {rounds}) but data.sources give at most {sum(b for _, b in bounds)} "
                         f"({given}); shrink the splits or add records (num_questions, num_instructions, limit)")
     return problems
+
+
+def fresh_rounds(config: dict) -> int:
+    """Rollout rounds that judge a fresh batch of questions each (rollout.items: fresh, FARE): the rounds that
+    reserve data.splits.rollout_batch questions. Rounds on the seed items (rollout.items: seed, STE) reserve none."""
+    return config["rollout"]["rounds"] if config["rollout"]["items"] == "fresh" else 0
 
 
 # ---------------------------------------------------------------------------------------------------------

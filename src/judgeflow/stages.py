@@ -12,7 +12,7 @@ from pathlib import Path
 from judgeflow import (critiques, data, domains, downstream, instructions, judging, launch, loaders, metrics, models,
                        report, templates)
 from judgeflow import items as items_mod
-from judgeflow.config import config_hash
+from judgeflow.config import config_hash, fresh_rounds
 from judgeflow.generation import SamplingParams, make_backend
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
 
@@ -45,7 +45,7 @@ def ingest(config: dict, records_out: str, rejects_out: str, summary: str, log_p
             for reject in dropped:
                 per_source[reject["source"]]["out"] -= 1
                 per_source[reject["source"]]["selected_out"] = per_source[reject["source"]].get("selected_out", 0) + 1
-        split = data.assign_splits(records, config["data"]["splits"], config["rollout"]["rounds"], config["seed"])
+        split = data.assign_splits(records, config["data"]["splits"], fresh_rounds(config), config["seed"])
         s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(records_out, split)
         write_jsonl(rejects_out, rejects)
         s.extra.update(per_source=per_source, per_split=dict(Counter(r["split"] for r in split)),
@@ -144,7 +144,7 @@ def build_items(config: dict, records_path: str, responses: list[str], benchmark
         seed_items, seed_rest = items_mod.mix_by_ratio([i for i in items if i["split"] == "seed"],
                                                        dcfg["task_ratio"], seed)
         rollout, batch_counts = items_mod.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
-                                                               dcfg["task_ratio"], config["rollout"]["rounds"], seed)
+                                                               dcfg["task_ratio"], fresh_rounds(config), seed)
         # the held-out split judges the task types the run trains: a share of 0 builds none of them
         items = ([i for i in items if i["split"] == "benchmark" and dcfg["task_ratio"].get(i["task_type"], 0) > 0]
                  + seed_items
@@ -262,11 +262,14 @@ def sample_for_training(config: dict, items: list[dict], model_dir: str, samples
                                     config["judge"]["verdict_cue"], model_name)
 
 
-def dpo_sample(config: dict, pool_path: str, model_dir: str, samples_out: str, pairs_out: str, summary: str,
+def dpo_sample(config: dict, items_path: str, model_dir: str, samples_out: str, pairs_out: str, summary: str,
                log_path: str, threads: int) -> None:
+    """K judgments per item from the DPO init model, paired correct vs incorrect. The items: the teacher's
+    DPO pool (dpo.items: pool, RISE; `items_path` is annotate's dpo_pool.jsonl) or every seed item (seed: the
+    items GRPO and seed-item rounds get; `items_path` is build_items' items.jsonl)."""
     dcfg = config["dpo"]
     with stage("dpo_sample", config, summary, log_path, threads) as s:
-        items = read_jsonl(pool_path)
+        items = _split(items_path, "seed") if dcfg["items"] == "seed" else read_jsonl(items_path)
         samples = sample_for_training(config, items, model_dir, dcfg["samples_per_item"], dcfg["sampling"],
                                       dcfg["init"])
         dpo_pairs, reasons = judging.dpo_pairs(samples, config["seed"])
@@ -304,12 +307,12 @@ def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summar
 
 def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: str, samples_out: str,
                    kept_out: str, summary: str, log_path: str, threads: int) -> None:
-    """Round r: K judgments per item of the round's fresh batch from the previous model; keep one correct
-    per item (rejection sampling), order by the curriculum, rewrite a share as direct judgments."""
+    """Round r: K judgments per item of the round's fresh batch (rollout.items: fresh, FARE) or of the seed
+    items (seed, STE's iterations over one pool) from the previous model; keep one correct per item (rejection sampling), order by the curriculum, rewrite a share as direct judgments."""
     rcfg = config["rollout"]
     seed = config["seed"] + round_index
     with stage("rollout_sample", config, summary, log_path, threads) as s:
-        items = _split(items_path, f"rollout_{round_index}")
+        items = _split(items_path, "seed" if rcfg["items"] == "seed" else f"rollout_{round_index}")
         samples = sample_for_training(config, items, model_dir, rcfg["samples_per_item"], rcfg["sampling"],
                                       f"round_{round_index - 1}" if round_index > 1 else "dpo")
         kept, reasons, histogram = judging.keep_one_correct(samples, seed)

@@ -19,15 +19,16 @@ MAIN = "main"
 # Every stage: the config keys it reads itself and the stages whose outputs it reads. The rules pass
 # select(config, *keys) to their scripts, so a change to these keys re-runs exactly the stages it affects.
 STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ingest": (("seed", "data", "rollout.rounds"), ()),
+    "ingest": (("seed", "data", "rollout.rounds", "rollout.items"), ()),
     "generate_responses": (("seed", "generate", "generation"), ("ingest",)),
-    "build_items": (("seed", "data", "generate", "judge.templates", "rollout.rounds", "evaluation.benchmarks"),
+    "build_items": (("seed", "data", "generate", "judge.templates", "rollout.rounds", "rollout.items",
+                    "evaluation.benchmarks"),
                     ("ingest", "generate_responses")),
     "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.critiques", "teacher.samples_per_order", "teacher.sampling",
                   "teacher.balance_labels", "teacher.balance_length", "teacher.chat_share"), ("build_items",)),
     "train_sft": (("seed", "base_model", "sft", "teacher.max_sft_examples"), ("annotate",)),
-    "dpo_sample": (("seed", "judge", "generation", "dpo.samples_per_item", "dpo.sampling", "dpo.init",
-                    "dpo.max_pairs"), ("annotate", "train_sft")),
+    "dpo_sample": (("seed", "judge", "generation", "dpo.items", "dpo.samples_per_item", "dpo.sampling", "dpo.init",
+                    "dpo.max_pairs"), ("build_items", "annotate", "train_sft")),
     "train_dpo": (("seed", "dpo"), ("dpo_sample",)),
     "rollout": (("seed", "judge", "generation", "rollout"), ("build_items", "train_dpo")),
     "evaluate": (("seed", "base_model", "judge", "generation", "evaluation"), ()),

@@ -86,6 +86,13 @@ def dpo_init_dir(variant):
     return model_dir(variant, "sft" if vcfg(variant)["dpo"]["init"] == "sft" else "base")
 
 
+def dpo_items(variant):
+    """The items DPO samples on: the teacher's DPO pool (dpo.items: pool, RISE) or the seed split (seed)."""
+    if vcfg(variant)["dpo"]["items"] == "seed":
+        return f"{run_dir(variant, 'build_items')}/data/items.jsonl"
+    return f"{run_dir(variant, 'annotate')}/annotate/dpo_pool.jsonl"
+
+
 def programmatic_teacher(variant):
     """Critiques written from the known truth (teacher.critiques: programmatic): no teacher model is loaded."""
     return vcfg(variant)["teacher"]["critiques"] == "programmatic"

@@ -28,7 +28,7 @@ rule train_sft:
 
 rule dpo_sample:
     input:
-        pool=lambda w: f"{run_dir(w.variant, 'annotate')}/annotate/dpo_pool.jsonl",
+        judge_items=lambda w: dpo_items(w.variant),
         model=lambda w: dpo_init_dir(w.variant),
     output:
         samples=f"{RESULTS}/{{variant}}/dpo/samples.jsonl",

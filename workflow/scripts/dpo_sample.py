@@ -2,5 +2,5 @@ from judgeflow.config import as_plain
 from judgeflow.stages import dpo_sample
 
 sm = snakemake  # noqa: F821
-dpo_sample(as_plain(sm.params.cfg), sm.input.pool, sm.input.model, sm.output.samples, sm.output.pairs,
+dpo_sample(as_plain(sm.params.cfg), sm.input.judge_items, sm.input.model, sm.output.samples, sm.output.pairs,
            sm.output.summary, sm.log[0], sm.threads)
