@@ -733,6 +733,20 @@ def test_paired_comparison_resamples_the_same_items():
         paired_comparison(judge, base[:4], 100, 0.95, 0)
 
 
+def test_paired_comparison_command_prints_the_table(tmp_path, capsys):
+    from judgeflow.metrics import main
+    from judgeflow.records import write_jsonl
+
+    flags = [(False, False)] * 4
+    write_jsonl(tmp_path / "judge.jsonl", _pair_judgments([("A", "B"), ("A", "B"), ("A", "B"), ("A", "A")], flags))
+    write_jsonl(tmp_path / "base.jsonl", _pair_judgments([("A", "A")] * 4, flags))
+    assert main([str(tmp_path / "judge.jsonl"), str(tmp_path / "base.jsonl"), "--bootstrap", "200"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| task type | metric | items | judge | reference |") and "paired 95%" in lines[0]
+    accuracy = next(line for line in lines if "| accuracy |" in line)
+    assert "| 4 | 0.875 [" in accuracy and "| 0.500" in accuracy and "| +0.375 [" in accuracy
+
+
 def test_training_curves_draw_logged_steps_only(tmp_path):
     from judgeflow.report import training_curves, training_frame
 

@@ -913,3 +913,40 @@ def baseline_judgments(judgments: list[dict]) -> dict[str, list[dict]]:
                               "model": f"baseline:{name}", "verdict": verdict, "parse_error": None,
                               "correct": verdict == judgment["label"], "num_tokens": 0})
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m judgeflow.metrics JUDGMENTS REFERENCE [--bootstrap N] [--confidence C] [--seed S]`: one judge
+    against another on the same items (paired bootstrap, as report_delta does against the base model), as a
+    Markdown table; e.g. an enhanced model against the SFT model it started from."""
+    import argparse
+
+    from judgeflow.records import read_jsonl
+
+    parser = argparse.ArgumentParser(prog="python -m judgeflow.metrics", description=main.__doc__)
+    parser.add_argument("judgments", help="judgments.jsonl of the judge")
+    parser.add_argument("reference", help="judgments.jsonl of the reference judge, on the same items")
+    parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rows = paired_comparison(read_jsonl(args.judgments), read_jsonl(args.reference), args.bootstrap,
+                             args.confidence, args.seed)
+
+    def cell(row: dict, name: str) -> str:
+        value, low, high = row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+        if value is None:
+            return "-"
+        return f"{value:+.3f} [{low:+.3f}, {high:+.3f}]" if name == "delta" and low is not None else (
+            f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{value:.3f}")
+
+    print(f"| task type | metric | items | judge | reference | judge - reference, paired {args.confidence:.0%} |")
+    print("|---|---|--:|---|---|---|")
+    for row in rows:
+        print(f"| {row['task_type']} | {row['metric']} | {row['items']} | {cell(row, 'value')} | "
+              f"{cell(row, 'reference_value')} | {cell(row, 'delta')} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
