@@ -86,7 +86,7 @@ def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
     from judgeflow.config import select
     from judgeflow.stages import ingest
 
-    config = select(test_config, "seed", "data", "rollout.rounds")
+    config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
     config["data"]["sources"] = [
         {"name": "fx", "type": "gsm8k", "path": str(FIXTURES / "gsm8k_malformed.jsonl")},
         {"name": "arith", "type": "synthetic_arithmetic", "num_questions": 30, "min_steps": 1, "max_steps": 2,
@@ -163,7 +163,7 @@ def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_confi
                        b'{"question": "Four?", "answer": "#### 4", "x": NaN}\n'
                        b'{"question": "Fi\\u0000ve?", "answer": "#### 5"}\n'
                        b'{"question": "Six?", "answer": "no number"}\n')
-    config = select(test_config, "seed", "data", "rollout.rounds")
+    config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
     config["data"]["sources"] = [
         {"name": "fx", "type": "gsm8k", "path": str(source)},
         {"name": "arith", "type": "synthetic_arithmetic", "num_questions": 30, "min_steps": 1, "max_steps": 2,
@@ -186,7 +186,7 @@ def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path,
     from judgeflow.stages import ingest
 
     (tmp_path / "empty.jsonl").write_text("")
-    config = select(test_config, "seed", "data", "rollout.rounds")
+    config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
     config["data"]["sources"] = [{"name": "fx", "type": "gsm8k", "path": str(tmp_path / "empty.jsonl")}]
     out = tmp_path / "out"
     with pytest.raises(ValueError, match="data source 'fx' .*empty.jsonl has no rows"):

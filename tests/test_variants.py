@@ -65,7 +65,7 @@ def test_build_variants_overlays_and_validates(test_config):
 def test_model_stage_and_upstream_keys():
     assert [model_stage(m) for m in ("base", "sft", "dpo", "round_1", "round_3")] == [
         "build_items", "train_sft", "train_dpo", "rollout", "rollout"]
-    assert upstream_keys("ingest") == ["seed", "data", "rollout.rounds"]
+    assert upstream_keys("ingest") == ["seed", "data", "rollout.rounds", "rollout.items"]
     assert set(upstream_keys("evaluate")) == {"seed", "base_model", "judge", "generation", "evaluation"}
     round_eval = upstream_keys(model_stage("round_2"), "evaluate")
     assert len(round_eval) == len(set(round_eval))
