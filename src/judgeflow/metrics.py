@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from judgeflow.judging import ORDERS
+from judgeflow.records import read_jsonl
 
 TASK_TYPES = ("pairwise", "step_level", "ref_verification", "ref_free_verification", "single_rating")
 PRIMARY_METRIC = {"pairwise": "accuracy", "step_level": "f1", "ref_verification": "accuracy",
@@ -920,8 +921,6 @@ def main(argv: list[str] | None = None) -> int:
     against another on the same items (paired bootstrap, as report_delta does against the base model), as a
     Markdown table; e.g. an enhanced model against the SFT model it started from."""
     import argparse
-
-    from judgeflow.records import read_jsonl
 
     parser = argparse.ArgumentParser(prog="python -m judgeflow.metrics", description=main.__doc__)
     parser.add_argument("judgments", help="judgments.jsonl of the judge")
