@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
+
 from judgeflow.training import train_sft
 
 

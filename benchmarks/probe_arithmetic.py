@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 
 import torch
-
 from common import DEFAULT_MODEL, ensure_model
+
 from judgeflow.critiques import _show, equations
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.models import load_causal_lm

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from judgeflow.config import ConfigError, config_hash, deep_merge, select, stage_models, validate_config
 
 
@@ -103,7 +103,8 @@ def _bad(config, **changes):
 
 
 SHIPPED = [["config.yaml"], ["config.yaml", "test.yaml"]] + [
-    ["config.yaml", f"experiments/{path.name}"] for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
+    ["config.yaml", f"experiments/{path.name}"]
+    for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
     ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"]]  # run 4, as it is run
 
 
@@ -274,7 +275,7 @@ def test_max_length_too_small_for_any_judge_prompt(test_config):
     assert "'dpo.training.max_length': 16 tokens" in message
     # direct-judgment items are rollout examples too, and a direct template is shorter
     direct_words, direct_id = template_floor(test_config["judge"]["direct_templates"])
-    assert direct_words < words and f"'rollout.training.max_length': 20 tokens" in message
+    assert direct_words < words and "'rollout.training.max_length': 20 tokens" in message
     assert f"({direct_id}) has {direct_words} words" in message
     validate_config(_bad(test_config, **{"sft.max_length": words + 1}))
     # a stage that is off is not checked

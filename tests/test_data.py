@@ -2,8 +2,8 @@ import json
 import re
 
 import pytest
-
 from conftest import REPO, SHARED_DATA
+
 from judgeflow import data, loaders
 
 FIXTURES = REPO / "tests" / "fixtures"

@@ -32,7 +32,8 @@ def files(tmp_path):
 
 
 def _config(test_config, **dotted):
-    overlay: dict = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2}, "rollout": {"samples_per_item": 1}}
+    overlay: dict = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2},
+                     "rollout": {"samples_per_item": 1}}
     for key, value in dotted.items():
         node = overlay
         *parents, leaf = key.split(".")

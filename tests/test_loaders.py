@@ -2,8 +2,8 @@ import json
 
 import jsonschema
 import pytest
-
 from conftest import REPO, SHARED_DATA
+
 from judgeflow import data, loaders
 from judgeflow.config import SCHEMA_PATH, load_yaml
 
@@ -225,7 +225,8 @@ def test_mt_bench_questions_with_references():
     records, rejects = load("mt_bench", "mt_bench_question.jsonl", references=str(FX / "mt_bench_reference.jsonl"))
     common(records, "instruction")
     assert records[1] == {"id": "fx-000002", "source": "fx", "kind": "instruction", "domain": "math",
-                          "question": "What is 15% of 80?", "category": "math", "turns": ["What is 15% of 80?", "And 30%?"],
+                          "question": "What is 15% of 80?", "category": "math",
+                          "turns": ["What is 15% of 80?", "And 30%?"],
                           "reference": "15% of 80 is 12.", "reference_turns": ["15% of 80 is 12.", "30% of 80 is 24."],
                           "orig_id": 111}
     assert "reference" not in records[0]

@@ -83,7 +83,8 @@ def test_eis_advantage_is_computed_across_both_orders():
     # with groups of G consecutive completions it is TRL's own formula
     rewards = torch.tensor([1.0, 0.0, -0.5, 1.0, 0.0, 0.0])
     grouped = rewards.view(-1, 2)
-    expected = ((grouped - grouped.mean(1, keepdim=True)) / (grouped.std(1, keepdim=True).nan_to_num(0) + 1e-4)).view(-1)
+    expected = ((grouped - grouped.mean(1, keepdim=True))
+                / (grouped.std(1, keepdim=True).nan_to_num(0) + 1e-4)).view(-1)
     assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2]), expected)
     assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2], "none"),
                           (grouped - grouped.mean(1, keepdim=True)).view(-1))

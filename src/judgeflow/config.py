@@ -106,7 +106,8 @@ def _cross_reference_problems(config: dict) -> list[str]:
         if name not in models:
             problems.append(f"config key 'generate.generators.{index}': '{name}' is not defined under 'models'")
     if config["downstream"]["policy"] not in models:
-        problems.append(f"config key 'downstream.policy': '{config['downstream']['policy']}' is not defined under 'models'")
+        problems.append(f"config key 'downstream.policy': '{config['downstream']['policy']}' "
+                        "is not defined under 'models'")
     if config["teacher"]["model"] not in models:
         problems.append(f"config key 'teacher.model': '{config['teacher']['model']}' is not defined under 'models'")
     for key, protocol in (("templates", "critique"), ("direct_templates", "direct")):
@@ -115,8 +116,8 @@ def _cross_reference_problems(config: dict) -> list[str]:
                 problems.append(f"config key 'judge.{key}.{index}': unknown template '{template_id}'; "
                                 f"known: {', '.join(sorted(TEMPLATES))}")
             elif TEMPLATES[template_id].protocol != protocol:
-                problems.append(f"config key 'judge.{key}.{index}': '{template_id}' is a {TEMPLATES[template_id].protocol}"
-                                f" template; judge.{key} takes {protocol} templates")
+                problems.append(f"config key 'judge.{key}.{index}': '{template_id}' is a "
+                                f"{TEMPLATES[template_id].protocol} template; judge.{key} takes {protocol} templates")
     pools = {key: {TEMPLATES[t].task_type for t in config["judge"][key] if t in TEMPLATES}
              for key in ("templates", "direct_templates")}
     for task_type, share in config["data"]["task_ratio"].items():
@@ -351,7 +352,7 @@ def template_floor(template_ids: list[str]) -> tuple[int, str]:
     (byte-level BPE with GPT-2/Llama-3/Qwen-style pre-tokenization, as the tiny model's; SentencePiece
     splitting at whitespace). A lower bound only: the chat template, the item's question and responses and
     words of several tokens come on top, and for Chinese templates (few spaces) it is weak."""
-    from judgeflow.templates import TEMPLATES, _FIELDS
+    from judgeflow.templates import _FIELDS, TEMPLATES
 
     counts = []
     for template_id in template_ids:

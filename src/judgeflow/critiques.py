@@ -80,7 +80,8 @@ def check_line(expression: str, stated: str, value: Fraction) -> tuple[str, bool
     """'16 + 12 = 28, right' or '28 + 14 = 43, wrong (28 + 14 = 42)'."""
     written = normalize_number(stated)
     right = written is not None and Fraction(written) == value
-    text = f"{expression} = {stated}, right" if right else f"{expression} = {stated}, wrong ({expression} = {_show(value)})"
+    text = (f"{expression} = {stated}, right" if right
+            else f"{expression} = {stated}, wrong ({expression} = {_show(value)})")
     return text, right
 
 

@@ -690,7 +690,8 @@ def _prm800k(spec: dict, row: Row) -> list:
         raise FieldError(row.where, "label.finish_reason", "is 'found_error' but no labelled step is rated -1")
     texts = [text for text, _ in trajectory]
     pre = _get(row.data, "question.pre_generated_steps")
-    if isinstance(pre, list) and all(isinstance(s, str) for s in pre) and [s.strip() for s in pre[:len(texts)]] == texts:
+    if (isinstance(pre, list) and all(isinstance(s, str) for s in pre)
+            and [s.strip() for s in pre[:len(texts)]] == texts):
         texts = [s.strip() for s in pre]
     meta = {"finish_reason": finish, "generation": row.data.get("generation"),
             "quality_control": row.data.get("is_quality_control_question")}
@@ -884,8 +885,9 @@ def _helpsteer2(spec: dict) -> tuple[list[dict], list[dict]]:
     """HelpSteer2 {prompt, response, helpfulness, correctness, coherence, complexity, verbosity (0-4)}.
 
     Responses to the same prompt are paired (every two of them) when the `attribute` scores differ by at
-    least `margin`: chosen is the higher one. A row needs `attribute`; the other scores are checked where present. With `as_ratings`, every row is also a single_rating item on
-    [0, 4]. Records come prompt by prompt (in order of first appearance): its pairs, then its ratings."""
+    least `margin`: chosen is the higher one. A row needs `attribute`; the other scores are checked where
+    present. With `as_ratings`, every row is also a single_rating item on [0, 4]. Records come prompt by
+    prompt (in order of first appearance): its pairs, then its ratings."""
     attribute, margin = spec.get("attribute", "helpfulness"), spec.get("margin", 1)
     if attribute not in HELPSTEER2_ATTRIBUTES or not margin > 0:
         raise ValueError(f"data source '{spec['name']}' (helpsteer2): attribute must be one of "

@@ -372,7 +372,8 @@ def tiny_corpus(tcfg: dict, config: dict) -> list[list[dict]]:
             order = rng.choice(["original", "swapped"]) if task_type == "pairwise" else "original"
             prompt = judge_prompt(item, order, template_id, config["seed"])
             verdict = {"pairwise": rng.choice("AB"), "step_level": rng.randint(0, len(steps)),
-                       "ref_verification": rng.choice(["yes", "no"]), "ref_free_verification": rng.choice(["yes", "no"]),
+                       "ref_verification": rng.choice(["yes", "no"]),
+                       "ref_free_verification": rng.choice(["yes", "no"]),
                        "single_rating": rng.randint(*RATING_SCALE)}[task_type]
             tag = format_verdict(task_type, verdict)[2:]
             direct = TEMPLATES[template_id].protocol == "direct"

@@ -19,8 +19,14 @@ from pathlib import Path
 
 from judgeflow.config import canonical_sha256
 from judgeflow.hardware import record_work, resolutions, resolve_precision
-from judgeflow.models import (load_causal_lm, load_reward_model, model_identity, safetensors_problem, save_model,
-                              torch_file_problem)
+from judgeflow.models import (
+    load_causal_lm,
+    load_reward_model,
+    model_identity,
+    safetensors_problem,
+    save_model,
+    torch_file_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,8 @@ def fingerprint(kind: str, rows: list[dict], settings: dict, init_dir: str | Pat
     """sha256 sums of what a training run's checkpoints depend on: the trainer, its examples (as canonical
     JSON, in order), its settings, and the weights it starts from (by checksum, not path, so a moved results
     tree still resumes)."""
-    parts = {"kind": kind, "examples": canonical_sha256(rows), "settings": canonical_sha256(settings), "init": canonical_sha256(model_identity(init_dir))}
+    parts = {"kind": kind, "examples": canonical_sha256(rows), "settings": canonical_sha256(settings),
+             "init": canonical_sha256(model_identity(init_dir))}
     return {**parts, "sha256": canonical_sha256(parts), "rows": len(rows)}
 
 
