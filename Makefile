@@ -50,9 +50,14 @@ test: setup
 test-slurm: setup
 	$(BIN)/python -m pytest -q tests/test_slurm.py
 
+# ruff (pyproject.toml: line length 120, pycodestyle, pyflakes, import order), snakefmt, and Snakemake's own
+# linter on the default, test and every experiment config; tests/test_lint.py runs the same in `make test`
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake --lint --configfile config/test.yaml
+	for experiment in config/experiments/*.yaml; do $(BIN)/snakemake --lint --configfile $$experiment || exit 1; done
 
 clean:
 	rm -rf results .snakemake

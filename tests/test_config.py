@@ -4,9 +4,10 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO
 
 from judgeflow.config import ConfigError, config_hash, deep_merge, select, stage_models, validate_config
+
+from conftest import REPO
 
 
 def test_shipped_configs_validate(default_config, test_config):
@@ -105,7 +106,9 @@ def _bad(config, **changes):
 SHIPPED = [["config.yaml"], ["config.yaml", "test.yaml"]] + [
     ["config.yaml", f"experiments/{path.name}"]
     for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
-    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"]]  # run 4, as it is run
+    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"],  # run 4, as it is run
+    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml",
+     "experiments/cpu_learning_enhancement.yaml"]]  # the enhancement comparison on run 4's data, as it is run
 
 
 @pytest.mark.parametrize("files", SHIPPED, ids=lambda files: files[-1])

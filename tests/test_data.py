@@ -2,9 +2,10 @@ import json
 import re
 
 import pytest
-from conftest import REPO, SHARED_DATA
 
 from judgeflow import data, loaders
+
+from conftest import REPO, SHARED_DATA
 
 FIXTURES = REPO / "tests" / "fixtures"
 

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_sandbox import ATTACKS
 
 from judgeflow import data, domains, injection
 from judgeflow.templates import SOLVE_PROMPT
+
+from test_sandbox import ATTACKS
 
 CONTRACT_KEYS = {"id", "source", "kind", "domain", "question", "answer", "solution"}
 

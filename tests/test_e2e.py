@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import REPO
 from PIL import Image
 from safetensors.torch import load_file
 
 from judgeflow import stages
 from judgeflow.config import load_config, select
 from judgeflow.variants import stage_keys
+
+from conftest import REPO
 
 pytestmark = pytest.mark.e2e
 TARGETS = ("all", "figures")

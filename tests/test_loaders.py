@@ -2,10 +2,11 @@ import json
 
 import jsonschema
 import pytest
-from conftest import REPO, SHARED_DATA
 
 from judgeflow import data, loaders
 from judgeflow.config import SCHEMA_PATH, load_yaml
+
+from conftest import REPO, SHARED_DATA
 
 FX = REPO / "tests" / "fixtures" / "datasets"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not here")
