@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from judgeflow import domains, instructions
-from judgeflow.data import normalize_number, synthetic_arithmetic
+from judgeflow.data import boxed_answer, normalize_math_answer, normalize_number, synthetic_arithmetic
 from judgeflow.records import RecordError, decode_line, non_finite_field, parse_json_object
 
 MAX_LINE_BYTES = 1 << 20  # the most bytes one input line (jsonl, csv) or row (json, parquet, HF) may have
@@ -437,49 +437,10 @@ def _conversation(value, where: str, field: str) -> tuple[str, str, list[dict]]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Answers
+# Answers (boxed_answer and normalize_math_answer, which grading shares: judgeflow.data)
 
 
-_CALCULATOR = re.compile(r"<<[^>]*>>")
-_BOXED = re.compile(r"\\(?:boxed|fbox)\b")
-_PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
-
-
-def boxed_answer(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}) in a LaTeX solution, nested braces included;
-    '\\boxed 5' (no braces) gives the token after it. None when there is none or it is unbalanced."""
-    for match in reversed(list(_BOXED.finditer(text))):
-        position = match.end()
-        while position < len(text) and text[position] == " ":
-            position += 1
-        if position < len(text) and text[position] == "{":
-            depth, index = 0, position
-            while index < len(text):
-                char = text[index]
-                if char == "\\":
-                    index += 2  # an escaped character, \{ and \} included, does not nest
-                    continue
-                if char == "{":
-                    depth += 1
-                elif char == "}":
-                    depth -= 1
-                    if depth == 0:
-                        return text[position + 1:index].strip()
-                index += 1
-        elif position > match.end():
-            token = re.match(r"[^\s$]+", text[position:])
-            if token:
-                return token.group(0)
-    return None
-
-
-def normalize_math_answer(answer: str) -> str:
-    """A MATH-style final answer: outer $...$ and '\\!' removed, whitespace collapsed, and a plain number
-    ('40,\\!000', '14.0') written canonically ('40000', '14'). Lists such as '1,2' stay as they are."""
-    text = " ".join(answer.strip().strip("$").replace("\\!", "").split())
-    if _PLAIN_NUMBER.fullmatch(text):
-        return normalize_number(text) or text
-    return text
+_CALCULATOR = re.compile(r"<<[^>]*>>")  # GSM8K's calculator annotations, <<48/2=24>>
 
 
 # ---------------------------------------------------------------------------------------------------------
