@@ -266,7 +266,7 @@ def fresh_rounds(config: dict) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Models whose architecture the config fixes: the tiny model (judgeflow.models.build_tiny_model)
+# Models whose architecture the config fixes: the tiny model (judgeflow.tiny_model.build_tiny_model)
 
 
 def tiny_modules(tcfg: dict) -> dict[str, str]:

@@ -19,6 +19,7 @@ from judgeflow import (
     launch,
     loaders,
     metrics,
+    model_sources,
     models,
     report,
     templates,
@@ -31,7 +32,7 @@ from judgeflow.records import read_json, read_jsonl, stage, write_json, write_js
 
 def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path: str, threads: int) -> None:
     with stage("prepare_model", config, summary, log_path, threads) as s:
-        s.extra.update(model=name, **models.prepare_model(config["models"][name], out_dir, config))
+        s.extra.update(model=name, **model_sources.prepare_model(config["models"][name], out_dir, config))
         s.items_out = 1
 
 
