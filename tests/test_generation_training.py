@@ -216,7 +216,7 @@ def test_greedy_decoding_matches_model_generate(tiny_model_dir):
 def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path, test_config):
     import importlib.util
 
-    from judgeflow.generation import make_backend
+    from judgeflow.backends import make_backend
     from judgeflow.models import ADAPTER_POINTER
 
     settings = {**test_config["generation"], "backend": "vllm"}

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from judgeflow.generation import SamplingParams, make_backend
+from judgeflow.backends import make_backend
+from judgeflow.generation import SamplingParams
 from judgeflow.openai_backend import EndpointError, OpenAIBackend
 
 

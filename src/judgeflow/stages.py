@@ -25,8 +25,9 @@ from judgeflow import (
     templates,
 )
 from judgeflow import items as items_mod
+from judgeflow.backends import make_backend
 from judgeflow.config import config_hash, fresh_rounds
-from judgeflow.generation import SamplingParams, make_backend
+from judgeflow.generation import SamplingParams
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
 
 
