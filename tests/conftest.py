@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from judgeflow.config import load_config
+from judgeflow.config_checks import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

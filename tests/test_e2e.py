@@ -17,7 +17,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from judgeflow import stages
-from judgeflow.config import load_config, select
+from judgeflow.config import select
+from judgeflow.config_checks import load_config
 from judgeflow.variants import stage_keys
 
 from conftest import REPO

@@ -4,7 +4,8 @@ items (dpo.items: seed, rollout.items: seed), so that DPO, rounds and GRPO can b
 import pytest
 
 from judgeflow import stages
-from judgeflow.config import ConfigError, deep_merge, fresh_rounds, validate_config
+from judgeflow.config import ConfigError, deep_merge, fresh_rounds
+from judgeflow.config_checks import validate_config
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.items import question_items
 from judgeflow.records import read_json, write_jsonl

@@ -177,7 +177,8 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
 
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
-    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models, validate_config
+    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models
+    from judgeflow.config_checks import validate_config
     from judgeflow.variants import build_variants, canonical
 
     assert stage_models(default_config) == ["base", "sft", "dpo", "round_1"]

@@ -15,10 +15,10 @@ from judgeflow.config import (  # noqa: E402
     as_plain,
     chain_models,
     final_model,
-    missing_inputs,
     select,
     stage_models,
 )
+from judgeflow.config_checks import missing_inputs  # noqa: E402
 from judgeflow.loaders import local_files  # noqa: E402
 from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
