@@ -26,6 +26,7 @@ from fractions import Fraction
 
 from judgeflow.data import extract_answer, normalize_number
 from judgeflow.judging import PROMPT_FIELDS
+from judgeflow.records import read_jsonl
 from judgeflow.verdicts import format_verdict, parse_verdict, tag_spans
 
 TEACHER = "programmatic"
@@ -249,8 +250,6 @@ def audit_table(items: list[dict], judgments: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m judgeflow.critiques ITEMS JUDGMENTS...`: the audit table of each judgments file, Markdown."""
     import sys
-
-    from judgeflow.records import read_jsonl
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 2:

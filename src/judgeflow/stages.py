@@ -22,6 +22,7 @@ from judgeflow import (
     model_sources,
     models,
     report,
+    rl,
     templates,
 )
 from judgeflow import items as items_mod
@@ -29,6 +30,7 @@ from judgeflow.backends import make_backend
 from judgeflow.config import config_hash, fresh_rounds
 from judgeflow.generation import SamplingParams
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
+from judgeflow.training import score_conversations
 
 
 def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path: str, threads: int) -> None:
@@ -755,8 +757,6 @@ def train_rl(config: dict, items_path: str, init_dir: str, out_dir: str, summary
              gpus: int = 0, accelerate_config: str | None = None) -> None:
     """GRPO on the seed items (the items the teacher annotated for SFT and DPO) with the verifiable verdict
     reward, plain or EIS grouping (rl.grouping), from the model rl.init names."""
-    from judgeflow import rl
-
     rcfg = config["rl"]
     with stage("train_rl", config, summary, log_path, threads) as s:
         items = _split(items_path, "seed")
@@ -784,8 +784,6 @@ def train_rm(config: dict, items_path: str, init_dir: str, out_dir: str, summary
              gpus: int = 0, accelerate_config: str | None = None) -> None:
     """A Bradley-Terry reward model (TRL RewardTrainer) from the base model on chosen vs rejected of the
     pairwise seed items (the same items the teacher annotated)."""
-    from judgeflow import rl
-
     with stage("train_rm", config, summary, log_path, threads) as s:
         items = _split(items_path, "seed")
         pairs = rl.rm_pairs(items)
@@ -813,9 +811,6 @@ def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, mo
                 metrics_out: str, summary: str, log_path: str, threads: int) -> None:
     """The reward model as a pairwise judge: each pairwise item's two responses scored, judgments written in
     the `evaluate` record format (both orders) so the same metrics and report tables read them as model rm."""
-    from judgeflow import rl
-    from judgeflow.training import score_conversations
-
     ecfg = config["evaluation"]
     with stage("evaluate_rm", config, summary, log_path, threads) as s:
         items = _benchmark_items(items_path, heldout)
