@@ -135,3 +135,7 @@ def final_model(config: dict) -> str:
 def as_plain(value: Any) -> Any:
     """Snakemake hands scripts Namedlist/config proxies; turn them into plain JSON-able Python."""
     return json.loads(json.dumps(value, default=dict))
+
+
+if __name__ == "__main__":  # the check moved: fail loudly rather than let an old caller pass without checking
+    raise SystemExit("the config check is `python -m judgeflow.check_config FILE...`")
