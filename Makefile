@@ -25,19 +25,19 @@ setup: $(BIN)/.installed
 # each run first checks its config (a YAML error named with file and line, every ablation variant validated),
 # then prints the hardware and the precision it will use
 run: setup
-	$(BIN)/python -m judgeflow.config
+	$(BIN)/python -m judgeflow.check_config
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 # the five-task learning run (docs/learning.md): runs 1-3, the judge learns the wording, not the checks
 learning: setup
-	$(BIN)/python -m judgeflow.config config/experiments/cpu_learning.yaml
+	$(BIN)/python -m judgeflow.check_config config/experiments/cpu_learning.yaml
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml
 
 # learning run 4 (docs/learning.md): reference verification alone, the run in which the judge learns the check
 learning-refver: setup
-	$(BIN)/python -m judgeflow.config config/experiments/cpu_learning.yaml config/experiments/cpu_learning_refver.yaml
+	$(BIN)/python -m judgeflow.check_config config/experiments/cpu_learning.yaml config/experiments/cpu_learning_refver.yaml
 	$(BIN)/python -m judgeflow.hardware $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml \
 		config/experiments/cpu_learning_refver.yaml
@@ -50,9 +50,14 @@ test: setup
 test-slurm: setup
 	$(BIN)/python -m pytest -q tests/test_slurm.py
 
+# ruff (pyproject.toml: line length 120, pycodestyle, pyflakes, import order), snakefmt, and Snakemake's own
+# linter on the default, test and every experiment config; tests/test_lint.py runs the same in `make test`
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake --lint --configfile config/test.yaml
+	for experiment in config/experiments/*.yaml; do $(BIN)/snakemake --lint --configfile $$experiment || exit 1; done
 
 clean:
 	rm -rf results .snakemake

@@ -6,6 +6,7 @@
 #
 # The config is validated against workflow/schemas/config.schema.yaml before any job starts.
 
+
 configfile: "config/config.yaml"
 
 
@@ -22,10 +23,10 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         report_outputs(),
         # named here too, not only as the report's inputs: Snakemake does not rebuild a deleted intermediate
         # file whose consumers are up to date, and these are the files a researcher reads and may delete
         main_metrics(),
         main_judgments(),
-    default_target: True

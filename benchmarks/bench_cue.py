@@ -19,10 +19,11 @@ from pathlib import Path
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.generation import GenerationBackend, HFBackend, SamplingParams
 from judgeflow.judging import prompts_for, sample_judgments
+
+from common import DEFAULT_MODEL, ensure_model
 
 CUE = "\nVerdict: [["
 POOL = ["pairwise_critique_en", "ref_verification_critique_en"]

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.generation import HFBackend, SamplingParams
 from judgeflow.templates import judge_prompt
+
+from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 
 SETTINGS = {  # name: (cache class or None for transformers' DynamicCache, share_prefill)
     "baseline": ("dynamic", False),

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 from judgeflow.training import train_sft
+
+from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 
 
 def examples(count: int, seq: int, tokenizer) -> list[dict]:

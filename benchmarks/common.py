@@ -13,8 +13,8 @@ DEFAULT_MODEL = REPO / "resources" / "models" / "smollm2-135m-instruct"
 def ensure_model(path: Path) -> Path:
     """The default run's base model folder, prepared through the pipeline's own step if it is missing."""
     if not (path / "config.json").exists():
-        from judgeflow.config import load_config
-        from judgeflow.models import prepare_model
+        from judgeflow.config_checks import load_config
+        from judgeflow.model_sources import prepare_model
 
         config = load_config(REPO / "config" / "config.yaml")
         prepare_model(config["models"][config["base_model"]], path, config)

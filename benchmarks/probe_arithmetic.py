@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-from common import DEFAULT_MODEL, ensure_model
 from judgeflow.critiques import _show, equations
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.models import load_causal_lm
+
+from common import DEFAULT_MODEL, ensure_model
 
 SHOTS = ["3 + 4 = 7", "12 - 5 = 7", "6 * 3 = 18", "15 + 9 = 24", "40 - 13 = 27", "7 * 8 = 56"]
 

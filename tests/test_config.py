@@ -5,8 +5,10 @@ import sys
 import pytest
 import yaml
 
+from judgeflow.config import ConfigError, config_hash, deep_merge, select, stage_models
+from judgeflow.config_checks import validate_config
+
 from conftest import REPO
-from judgeflow.config import ConfigError, config_hash, deep_merge, select, stage_models, validate_config
 
 
 def test_shipped_configs_validate(default_config, test_config):
@@ -103,14 +105,17 @@ def _bad(config, **changes):
 
 
 SHIPPED = [["config.yaml"], ["config.yaml", "test.yaml"]] + [
-    ["config.yaml", f"experiments/{path.name}"] for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
-    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"]]  # run 4, as it is run
+    ["config.yaml", f"experiments/{path.name}"]
+    for path in sorted((REPO / "config" / "experiments").glob("*.yaml"))] + [
+    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml"],  # run 4, as it is run
+    ["config.yaml", "experiments/cpu_learning.yaml", "experiments/cpu_learning_refver.yaml",
+     "experiments/cpu_learning_enhancement.yaml"]]  # the enhancement comparison on run 4's data, as it is run
 
 
 @pytest.mark.parametrize("files", SHIPPED, ids=lambda files: files[-1])
 def test_every_shipped_config_and_its_variants_validate(files):
     """Every config as snakemake --configfile merges it over config/config.yaml, and every ablation variant."""
-    from judgeflow.config import load_config
+    from judgeflow.config_checks import load_config
     from judgeflow.variants import build_variants
 
     config = load_config(*(REPO / "config" / name for name in files))
@@ -172,10 +177,10 @@ def test_task_ratio_share_for_a_task_no_source_gives(default_config):
 
 
 def test_source_task_types_cover_what_the_loaders_give():
-    """The config's table of what each source type gives (judgeflow.config.source_task_types) against what the
+    """The config's table of what each source type gives (judgeflow.config_checks.source_task_types) against what the
     loaders make of the test fixtures, so the two cannot drift apart."""
     from judgeflow import loaders
-    from judgeflow.config import source_task_types
+    from judgeflow.config_checks import source_task_types
     from judgeflow.verdicts import TASK_TYPES
 
     fx = REPO / "tests" / "fixtures" / "datasets"
@@ -236,7 +241,7 @@ def test_tiny_modules_match_the_built_model():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from judgeflow.config import tiny_modules
+    from judgeflow.config_checks import tiny_modules
 
     tiny = {"hidden_size": 16, "num_layers": 2, "num_heads": 2}
     model = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=16, intermediate_size=64, num_hidden_layers=2,
@@ -260,7 +265,7 @@ def test_tiny_model_dimensions_that_do_not_divide(test_config):
 
 
 def test_max_length_too_small_for_any_judge_prompt(test_config):
-    from judgeflow.config import template_floor
+    from judgeflow.config_checks import template_floor
 
     words, template_id = template_floor(test_config["judge"]["templates"])
     assert (words, template_id) == template_floor(["pairwise_critique_en"])
@@ -274,7 +279,7 @@ def test_max_length_too_small_for_any_judge_prompt(test_config):
     assert "'dpo.training.max_length': 16 tokens" in message
     # direct-judgment items are rollout examples too, and a direct template is shorter
     direct_words, direct_id = template_floor(test_config["judge"]["direct_templates"])
-    assert direct_words < words and f"'rollout.training.max_length': 20 tokens" in message
+    assert direct_words < words and "'rollout.training.max_length': 20 tokens" in message
     assert f"({direct_id}) has {direct_words} words" in message
     validate_config(_bad(test_config, **{"sft.max_length": words + 1}))
     # a stage that is off is not checked
@@ -282,7 +287,7 @@ def test_max_length_too_small_for_any_judge_prompt(test_config):
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
-    from judgeflow.config import load_config
+    from judgeflow.config_checks import load_config
 
     path = tmp_path / "broken.yaml"
     path.write_text("experiment: x\nsft:\n  epochs: 1\n   learning_rate: 0.1\n")
@@ -296,16 +301,16 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 def test_config_check_command_names_the_yaml_error(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("experiment: x\nsft:\n  epochs: 1\n   learning_rate: 0.1\n")
-    run = subprocess.run([sys.executable, "-m", "judgeflow.config", str(path)], cwd=REPO, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", str(path)], cwd=REPO, capture_output=True,
                          text=True)
     assert run.returncode == 1 and "broken.yaml, line 4, column" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "judgeflow.config", "config/test.yaml"], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", "config/test.yaml"], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("valid: ")
 
 
 def test_a_source_or_benchmark_at_a_missing_file_is_refused_naming_its_key(tmp_path):
-    from judgeflow.config import missing_inputs
+    from judgeflow.config_checks import missing_inputs
 
     (tmp_path / "here.jsonl").write_text("{}\n")
     main = {"data": {"sources": [{"name": "a", "type": "gsm8k", "path": "here.jsonl"},
@@ -318,6 +323,6 @@ def test_a_source_or_benchmark_at_a_missing_file_is_refused_naming_its_key(tmp_p
         "evaluation.benchmarks[0].path (rb): else.jsonl does not exist (in variant v)"]
     missing = tmp_path / "missing.yaml"
     missing.write_text("evaluation:\n  benchmarks: [{name: rb, type: rewardbench, path: nope.jsonl}]\n")
-    run = subprocess.run([sys.executable, "-m", "judgeflow.config", "config/test.yaml", str(missing)], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", "config/test.yaml", str(missing)], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 1 and "evaluation.benchmarks[0].path (rb): nope.jsonl does not exist" in run.stderr

@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from conftest import REPO, SHARED_DATA
 from judgeflow import data, loaders
+
+from conftest import REPO, SHARED_DATA
 
 FIXTURES = REPO / "tests" / "fixtures"
 

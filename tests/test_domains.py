@@ -10,6 +10,7 @@ import pytest
 
 from judgeflow import data, domains, injection
 from judgeflow.templates import SOLVE_PROMPT
+
 from test_sandbox import ATTACKS
 
 CONTRACT_KEYS = {"id", "source", "kind", "domain", "question", "answer", "solution"}

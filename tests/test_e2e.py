@@ -16,10 +16,12 @@ import yaml
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import REPO
 from judgeflow import stages
-from judgeflow.config import load_config, select
+from judgeflow.config import select
+from judgeflow.config_checks import load_config
 from judgeflow.variants import stage_keys
+
+from conftest import REPO
 
 pytestmark = pytest.mark.e2e
 TARGETS = ("all", "figures")
@@ -116,8 +118,10 @@ def test_same_seed_gives_byte_identical_data(run_dir, cfg, tmp_path):
                   tmp_path / "ingest.json", tmp_path / "ingest.log")
     assert _sha(tmp_path / "records.jsonl") == _sha(res / "records.jsonl")
     stages.build_items(select(cfg, *stage_keys("build_items")), res / "records.jsonl",
-                       [res / "responses/tiny-judge.jsonl"], [run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
-                       tmp_path / "items.jsonl", tmp_path / "rejects.jsonl", tmp_path / "build.json", tmp_path / "b.log")
+                       [res / "responses/tiny-judge.jsonl"],
+                       [run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
+                       tmp_path / "items.jsonl", tmp_path / "rejects.jsonl", tmp_path / "build.json",
+                       tmp_path / "b.log")
     assert _sha(tmp_path / "items.jsonl") == _sha(res / "items.jsonl")
 
 
@@ -218,7 +222,8 @@ def test_ablation_variants_reuse_unchanged_stages(run_dir):
     res = run_dir / "results/test"
     direct = res / "fare_direct_share.direct_judgment_share=0.5"
     assert (direct / "rollout").is_dir() and (direct / "models/round_1").is_dir()
-    assert not (direct / "data").exists() and not (direct / "annotate").exists() and not (direct / "models/sft").exists()
+    assert (not (direct / "data").exists() and not (direct / "annotate").exists()
+            and not (direct / "models/sft").exists())
     assert not (res / "fare_direct_share.direct_judgment_share=0.2").exists(), "the main run's value is the main run"
     bad = res / "ste_bad_response.method=worse_answer"
     assert (bad / "data/items.jsonl").exists() and not (bad / "data/records.jsonl").exists()

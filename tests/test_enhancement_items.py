@@ -4,7 +4,8 @@ items (dpo.items: seed, rollout.items: seed), so that DPO, rounds and GRPO can b
 import pytest
 
 from judgeflow import stages
-from judgeflow.config import ConfigError, deep_merge, fresh_rounds, validate_config
+from judgeflow.config import ConfigError, deep_merge, fresh_rounds
+from judgeflow.config_checks import validate_config
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.items import question_items
 from judgeflow.records import read_json, write_jsonl
@@ -32,7 +33,8 @@ def files(tmp_path):
 
 
 def _config(test_config, **dotted):
-    overlay: dict = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2}, "rollout": {"samples_per_item": 1}}
+    overlay: dict = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2},
+                     "rollout": {"samples_per_item": 1}}
     for key, value in dotted.items():
         node = overlay
         *parents, leaf = key.split(".")

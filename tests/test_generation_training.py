@@ -216,7 +216,7 @@ def test_greedy_decoding_matches_model_generate(tiny_model_dir):
 def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path, test_config):
     import importlib.util
 
-    from judgeflow.generation import make_backend
+    from judgeflow.backends import make_backend
     from judgeflow.models import ADAPTER_POINTER
 
     settings = {**test_config["generation"], "backend": "vllm"}
@@ -269,7 +269,8 @@ def test_training_can_learn_a_verdict_that_the_prompt_decides(tiny_model_dir, tm
 
     train = [example(rng) for rng in [random.Random(0)] for _ in range(160)]
     heldout = [example(rng) for rng in [random.Random(1)] for _ in range(60)]
-    rows = [{"prompt": p, "completion": [{"role": "assistant", "content": f"Verdict: [[{label}]]"}]} for p, label in train]
+    rows = [{"prompt": p, "completion": [{"role": "assistant", "content": f"Verdict: [[{label}]]"}]}
+            for p, label in train]
     tcfg = {**TCFG, "epochs": 3, "learning_rate": 3e-3, "batch_size": 8, "max_length": 256, "lr_scheduler": "linear",
             "warmup_ratio": 0.1, "lora": {"enabled": False}}
     train_sft(tiny_model_dir, rows, tmp_path / "learnt", tcfg, seed=0)

@@ -70,7 +70,7 @@ def test_the_default_config_asks_for_auto_everywhere(default_config):
 
 
 def test_a_sampling_stage_records_its_precision(tmp_path, tiny_model_dir, test_config):
-    from judgeflow.generation import make_backend
+    from judgeflow.backends import make_backend
     from judgeflow.records import read_json, stage
 
     with stage("probe", test_config, tmp_path / "summary.json"):

@@ -1,8 +1,14 @@
 import re
 from collections import Counter
 
-from judgeflow.instructions import (MODIFY_PROMPT, WORSE_PROMPT, categorise, clean_instruction, select_balanced,
-                                    synthetic_instructions)
+from judgeflow.instructions import (
+    MODIFY_PROMPT,
+    WORSE_PROMPT,
+    categorise,
+    clean_instruction,
+    select_balanced,
+    synthetic_instructions,
+)
 
 FORMS = ("explanation", "list", "writing", "advice", "rewrite")
 

@@ -7,11 +7,32 @@ from judgeflow import injection
 from judgeflow.data import synthetic_arithmetic
 from judgeflow.domains import synthetic_tool_use
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
-from judgeflow.items import (TASK_TYPES, build_items, decontaminate, draw_rollout_batches, instruction_item,
-                             loaded_item, mix_by_ratio, question_items, solution_steps, task_quotas)
-from judgeflow.judging import (balance_sft_items, chat_examples, curriculum_order, dpo_pairs, keep_one_correct,
-                               orders_for, prompts_for, sample_judgments, shuffled, split_teacher_judgments,
-                               template_for, to_direct_judgments)
+from judgeflow.items import (
+    TASK_TYPES,
+    build_items,
+    decontaminate,
+    draw_rollout_batches,
+    instruction_item,
+    loaded_item,
+    mix_by_ratio,
+    question_items,
+    solution_steps,
+    task_quotas,
+)
+from judgeflow.judging import (
+    balance_sft_items,
+    chat_examples,
+    curriculum_order,
+    dpo_pairs,
+    keep_one_correct,
+    orders_for,
+    prompts_for,
+    sample_judgments,
+    shuffled,
+    split_teacher_judgments,
+    template_for,
+    to_direct_judgments,
+)
 from judgeflow.templates import judge_prompt, order_label
 
 DIRECT_POOL = ["pairwise_direct_en", "step_level_direct_en", "ref_verification_direct_en",

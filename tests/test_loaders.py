@@ -3,9 +3,10 @@ import json
 import jsonschema
 import pytest
 
-from conftest import REPO, SHARED_DATA
 from judgeflow import data, loaders
 from judgeflow.config import SCHEMA_PATH, load_yaml
+
+from conftest import REPO, SHARED_DATA
 
 FX = REPO / "tests" / "fixtures" / "datasets"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not here")
@@ -68,14 +69,14 @@ def test_math_fixture_and_boxed_extraction():
     ("no box", None),
 ])
 def test_boxed_answer(text, expected):
-    assert loaders.boxed_answer(text) == expected
+    assert data.boxed_answer(text) == expected
 
 
 @pytest.mark.parametrize("text,expected", [
     ("40,\\!000", "40000"), (" 14.0 ", "14"), ("$-3$", "-3"), ("1,2", "1,2"), ("1,-2", "1,-2"),
     ("\\frac{1}{2}", "\\frac{1}{2}"), ("x  =   5", "x = 5")])
 def test_normalize_math_answer(text, expected):
-    assert loaders.normalize_math_answer(text) == expected
+    assert data.normalize_math_answer(text) == expected
 
 
 def test_rewardbench_fixture_maps_subsets_to_sections_and_domains():
@@ -225,7 +226,8 @@ def test_mt_bench_questions_with_references():
     records, rejects = load("mt_bench", "mt_bench_question.jsonl", references=str(FX / "mt_bench_reference.jsonl"))
     common(records, "instruction")
     assert records[1] == {"id": "fx-000002", "source": "fx", "kind": "instruction", "domain": "math",
-                          "question": "What is 15% of 80?", "category": "math", "turns": ["What is 15% of 80?", "And 30%?"],
+                          "question": "What is 15% of 80?", "category": "math",
+                          "turns": ["What is 15% of 80?", "And 30%?"],
                           "reference": "15% of 80 is 12.", "reference_turns": ["15% of 80 is 12.", "30% of 80 is 24."],
                           "orig_id": 111}
     assert "reference" not in records[0]
@@ -336,11 +338,9 @@ def test_synthetic_arithmetic_through_the_one_dispatcher():
     spec = {"name": "arith", "type": "synthetic_arithmetic", "num_questions": 5, "min_steps": 1, "max_steps": 2,
             "max_operand": 9}
     records, rejects = loaders.load_source(spec, seed=3)
-    assert rejects == [] and data.load_source(spec, 3) == (records, rejects)
+    assert rejects == []
     raw = data.synthetic_arithmetic("arith", 5, 1, 2, 9, seed=3)
     assert records == [{**r, "kind": "question", "domain": "math"} for r in raw]
-    gsm = {"name": "fx", "type": "gsm8k", "path": str(FX / "gsm8k.jsonl")}
-    assert data.load_source(gsm, 0) == loaders.load_source(gsm, 0)
 
 
 def test_hf_dataset_by_name(monkeypatch):
@@ -487,8 +487,8 @@ def test_real_math500():
     # the dataset's answer agrees with the last \boxed{} of its solution on every row
     for line in (SHARED_DATA / "math500" / "math500_test.jsonl").read_text().splitlines():
         row = json.loads(line)
-        assert loaders.normalize_math_answer(loaders.boxed_answer(row["solution"])) == \
-            loaders.normalize_math_answer(row["answer"])
+        assert data.normalize_math_answer(data.boxed_answer(row["solution"])) == \
+            data.normalize_math_answer(row["answer"])
     assert records[0]["answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)" and records[0]["level"] == 2
 
 

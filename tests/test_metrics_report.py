@@ -4,11 +4,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from judgeflow import loaders, report
-from judgeflow.metrics import (JUDGEBENCH_CATEGORIES, bootstrap_ci, judgebench_category, sc_at_k, task_metrics,
-                               tidy)
+from judgeflow.metrics import JUDGEBENCH_CATEGORIES, bootstrap_ci, judgebench_category, sc_at_k, task_metrics, tidy
 from judgeflow.records import read_json, write_json
 
 B = 400  # bootstrap samples in these tests

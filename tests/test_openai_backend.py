@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from judgeflow.generation import SamplingParams, make_backend
+from judgeflow.backends import make_backend
+from judgeflow.generation import SamplingParams
 from judgeflow.openai_backend import EndpointError, OpenAIBackend
 
 
@@ -105,7 +106,7 @@ def test_missing_key_and_unreachable_server(tmp_path, monkeypatch):
 
 
 def test_make_backend_picks_the_endpoint_of_an_openai_model(server, tmp_path, test_config):
-    from judgeflow.models import prepare_model
+    from judgeflow.model_sources import prepare_model
 
     facts = prepare_model({"source": "openai", "base_url": server, "served_model": "served-name"},
                           tmp_path / "teacher", test_config)

@@ -62,7 +62,8 @@ BREAKS = {
     # the kill came right after the Trainer made the folder
     "empty": lambda ck: (shutil.rmtree(ck), ck.mkdir()),
     # ... while it wrote the weights (no trainer state yet)
-    "weights_half_written": lambda ck: ((ck / "trainer_state.json").unlink(), _truncate(ck / "adapter_model.safetensors")),
+    "weights_half_written": lambda ck: ((ck / "trainer_state.json").unlink(),
+                                        _truncate(ck / "adapter_model.safetensors")),
     # ... after the weights, before the optimizer and the trainer state
     "no_optimizer_no_state": lambda ck: ((ck / "optimizer.pt").unlink(), (ck / "trainer_state.json").unlink()),
     # ... while it wrote the trainer state, the last file

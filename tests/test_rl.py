@@ -83,7 +83,8 @@ def test_eis_advantage_is_computed_across_both_orders():
     # with groups of G consecutive completions it is TRL's own formula
     rewards = torch.tensor([1.0, 0.0, -0.5, 1.0, 0.0, 0.0])
     grouped = rewards.view(-1, 2)
-    expected = ((grouped - grouped.mean(1, keepdim=True)) / (grouped.std(1, keepdim=True).nan_to_num(0) + 1e-4)).view(-1)
+    expected = ((grouped - grouped.mean(1, keepdim=True))
+                / (grouped.std(1, keepdim=True).nan_to_num(0) + 1e-4)).view(-1)
     assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2]), expected)
     assert torch.allclose(rl.grouped_advantages(rewards, [0, 0, 1, 1, 2, 2], "none"),
                           (grouped - grouped.mean(1, keepdim=True)).view(-1))
@@ -176,7 +177,8 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
 
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
-    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models, validate_config
+    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models
+    from judgeflow.config_checks import validate_config
     from judgeflow.variants import build_variants, canonical
 
     assert stage_models(default_config) == ["base", "sft", "dpo", "round_1"]

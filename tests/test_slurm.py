@@ -5,10 +5,12 @@ fake gres GPUs. The DAG runs in a temporary copy of the repository, with trainin
 A fault switched on in the copy makes one job (the evaluation of the SFT model) fail; the profile's
 keep-going lets the rest of the DAG finish. The test then checks from SLURM's side (sacct) that every job
 went through sbatch with the resources Snakemake declared for it, that the failed job is FAILED with its
-logs kept, and that the run after the fix submits only the jobs that had not finished. Needs root and Debian's apt (the cluster is installed and started on the fly); skipped
-otherwise, or with JUDGEFLOW_SKIP_SLURM=1. Every step has a timeout, so a hang fails the test.
+logs kept, and that the run after the fix submits only the jobs that had not finished. Needs root and
+Debian's apt (the cluster is installed and started on the fly); skipped otherwise, or with
+JUDGEFLOW_SKIP_SLURM=1. Every step has a timeout, so a hang fails the test.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import REPO
 
 pytestmark = pytest.mark.slurm
@@ -53,9 +56,7 @@ def _unavailable() -> str | None:
         return "starting a local SLURM cluster needs root"
     if not Path("/etc/debian_version").exists() or not shutil.which("apt-get") or not shutil.which("dpkg-query"):
         return "starting a local SLURM cluster needs Debian's apt-get"
-    try:
-        import snakemake_executor_plugin_slurm
-    except ImportError:
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         return "snakemake-executor-plugin-slurm is not installed (pip install -e .)"
     return None
 
@@ -86,8 +87,8 @@ def _cancel(job_ids):
 @pytest.fixture(scope="module")
 def cluster():
     """A running local cluster; stopped afterwards only if this fixture started it."""
-    was_up = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30, check=False).returncode == 0 \
-        if shutil.which("scontrol") else False
+    was_up = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30,
+                            check=False).returncode == 0 if shutil.which("scontrol") else False
     started = time.monotonic()
     rc, out = _run(["bash", str(START)], timeout=600)
     assert rc == 0, out[-4000:]

@@ -26,6 +26,7 @@ from fractions import Fraction
 
 from judgeflow.data import extract_answer, normalize_number
 from judgeflow.judging import PROMPT_FIELDS
+from judgeflow.records import read_jsonl
 from judgeflow.verdicts import format_verdict, parse_verdict, tag_spans
 
 TEACHER = "programmatic"
@@ -80,7 +81,8 @@ def check_line(expression: str, stated: str, value: Fraction) -> tuple[str, bool
     """'16 + 12 = 28, right' or '28 + 14 = 43, wrong (28 + 14 = 42)'."""
     written = normalize_number(stated)
     right = written is not None and Fraction(written) == value
-    text = f"{expression} = {stated}, right" if right else f"{expression} = {stated}, wrong ({expression} = {_show(value)})"
+    text = (f"{expression} = {stated}, right" if right
+            else f"{expression} = {stated}, wrong ({expression} = {_show(value)})")
     return text, right
 
 
@@ -248,8 +250,6 @@ def audit_table(items: list[dict], judgments: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m judgeflow.critiques ITEMS JUDGMENTS...`: the audit table of each judgments file, Markdown."""
     import sys
-
-    from judgeflow.records import read_jsonl
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 2:

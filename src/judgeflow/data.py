@@ -48,12 +48,51 @@ def extract_answer(text: str) -> tuple[str | None, str]:
     return None, "none"
 
 
+_BOXED = re.compile(r"\\(?:boxed|fbox)\b")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
+def boxed_answer(text: str) -> str | None:
+    """Content of the last \\boxed{...} (or \\fbox{...}) in a LaTeX solution, nested braces included;
+    '\\boxed 5' (no braces) gives the token after it. None when there is none or it is unbalanced."""
+    for match in reversed(list(_BOXED.finditer(text))):
+        position = match.end()
+        while position < len(text) and text[position] == " ":
+            position += 1
+        if position < len(text) and text[position] == "{":
+            depth, index = 0, position
+            while index < len(text):
+                char = text[index]
+                if char == "\\":
+                    index += 2  # an escaped character, \{ and \} included, does not nest
+                    continue
+                if char == "{":
+                    depth += 1
+                elif char == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return text[position + 1:index].strip()
+                index += 1
+        elif position > match.end():
+            token = re.match(r"[^\s$]+", text[position:])
+            if token:
+                return token.group(0)
+    return None
+
+
+def normalize_math_answer(answer: str) -> str:
+    """A MATH-style final answer: outer $...$ and '\\!' removed, whitespace collapsed, and a plain number
+    ('40,\\!000', '14.0') written canonically ('40000', '14'). Lists such as '1,2' stay as they are."""
+    text = " ".join(answer.strip().strip("$").replace("\\!", "").split())
+    if _PLAIN_NUMBER.fullmatch(text):
+        return normalize_number(text) or text
+    return text
+
+
 def grade(response: str, truth: str) -> dict:
     """Grade a response against the exact answer: {'extracted', 'method', 'correct'}. A symbolic answer
     (MATH: '\\frac{5}{6}') is compared with the response's last \\boxed{} after normalisation."""
     if normalize_number(truth) is None:
-        from judgeflow.loaders import boxed_answer, normalize_math_answer
-
         found = boxed_answer(response)
         correct = found is not None and normalize_math_answer(found) == normalize_math_answer(truth)
         return {"extracted": found, "method": "boxed" if found is not None else "none", "correct": correct}
@@ -111,13 +150,6 @@ def synthetic_arithmetic(source: str, num_questions: int, min_steps: int, max_st
             "solution": f"{solution}\nThe answer is {total}.",
         })
     return records
-
-
-def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
-    """Records and rejects of one configured data source: judgeflow.loaders.load_source, the one dispatcher."""
-    from judgeflow.loaders import load_source as dispatch
-
-    return dispatch(spec, seed)
 
 
 def assign_splits(records: list[dict], splits: dict, rounds: int, seed: int) -> list[dict]:

@@ -63,7 +63,8 @@ def best_of_n_metrics(rows: list[dict], bootstrap_samples: int, confidence: floa
 # ------------------------------------------------------------------------------------------------------------
 # A policy trained by DPO on pairs its judge picked by tournament
 
-def bracket(alive: list[dict], question_id: str, round_index: int, seed: int) -> tuple[list[tuple[dict, dict]], list[dict]]:
+def bracket(alive: list[dict], question_id: str, round_index: int,
+            seed: int) -> tuple[list[tuple[dict, dict]], list[dict]]:
     """One single-elimination round: the alive answers paired in a seeded order; an odd one out gets a bye.
     Returns (matches, byes)."""
     order = sorted(alive, key=lambda a: a["id"])

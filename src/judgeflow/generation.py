@@ -4,7 +4,7 @@ A backend takes chat conversations and SamplingParams and returns, per conversat
 conversation whose last message is from the assistant is continued (prefill) rather than answered.
 Backends: `hf` (in-process transformers, CPU or GPU), `vllm` (in-process vLLM, GPU) and `openai` (any
 OpenAI-compatible server: `vllm serve`, `transformers serve`, an API teacher; openai_backend.py), chosen by
-`make_backend`; all take the same SamplingParams and return the same Completion records.
+`backends.make_backend`; all take the same SamplingParams and return the same Completion records.
 
 Fused continuation (hf only, `supports_fused_continuation`): `generate(..., continuation=Continuation(cue, ...))`
 continues each finished row whose text the spec selects with the cue, reusing that row's KV cache instead of
@@ -23,7 +23,8 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from judgeflow.hardware import record_work, resolve_precision
+from judgeflow.hardware import record_work
+from judgeflow.models import ADAPTER_POINTER, load_causal_lm, verify_model_dir
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,11 @@ class HFBackend(GenerationBackend):
     length_slack = 1.3    # a batch's longest prompt is at most this many times its shortest (length_batches)
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
+        # lazy for import cost: torch and kvcache (torch, transformers) take seconds to import, and most importers
+        # of generation (judging, openai_backend, the stages of jobs that sample nothing) never build an hf backend
         import torch
 
         from judgeflow.kvcache import GrowingCache
-        from judgeflow.models import load_causal_lm
 
         self.torch = torch
         self.cache_class = GrowingCache  # the benchmark swaps in transformers' DynamicCache for its baseline
@@ -366,8 +368,6 @@ class VLLMBackend(GenerationBackend):
 
     def __init__(self, model_dir: str, dtype: str, tensor_parallel_size: int, gpu_memory_utilization: float,
                  seed: int = 0):
-        from judgeflow.models import ADAPTER_POINTER, verify_model_dir
-
         if (Path(model_dir) / ADAPTER_POINTER).exists():
             raise ValueError(f"{model_dir} holds only a LoRA adapter; vLLM needs full weights: set lora.merge: true")
         verify_model_dir(model_dir)  # vLLM loads the files itself: check them as load_causal_lm does
@@ -419,22 +419,3 @@ def _parameter_estimate(config: dict) -> int:
     mlp = 3 * hidden * config.get("intermediate_size", 4 * hidden)
     embeddings = config["vocab_size"] * hidden * (1 if config.get("tie_word_embeddings") else 2)
     return layers * (attention + mlp) + embeddings
-
-
-def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
-    """The backend for a model folder: a remote model (a folder holding endpoint.json, made by the
-    `openai` model source) is reached over its OpenAI-compatible API; a local folder is loaded in-process
-    by the backend named in 'generation.backend' (hf or vllm)."""
-    from judgeflow.openai_backend import ENDPOINT_FILE, OpenAIBackend
-
-    endpoint = Path(model_dir) / ENDPOINT_FILE
-    if endpoint.exists():
-        return OpenAIBackend.from_endpoint_file(endpoint, generation["openai"])
-    dtype = resolve_precision(generation["dtype"]).dtype
-    if generation["backend"] == "hf":
-        return HFBackend(model_dir, batch_size=generation["batch_size"], dtype=dtype)
-    if generation["backend"] == "vllm":
-        vllm = generation["vllm"]
-        return VLLMBackend(model_dir, dtype=dtype, tensor_parallel_size=vllm["tensor_parallel_size"],
-                           gpu_memory_utilization=vllm["gpu_memory_utilization"])
-    raise ValueError(f"unknown generation backend {generation['backend']!r}")

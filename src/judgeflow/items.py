@@ -45,12 +45,14 @@ def question_items(record: dict, responses: list[dict], include_reference: bool,
     candidates = sorted(responses, key=lambda r: r["id"])
     if include_reference:
         candidates.append({"id": f"{record['id']}-reference", "text": record["solution"], "generator": "reference",
-                           "correct": True, "tests_passed": 1, "tests_total": 1 if record.get("domain") == "code" else 0})
+                           "correct": True, "tests_passed": 1,
+                           "tests_total": 1 if record.get("domain") == "code" else 0})
     domain = record.get("domain", "math")
     methods = injection.INJECTION_METHODS.get(domain, ())
     slips = []
     for k in range(injections if methods else 0):
-        injected = injection.inject_error(record, methods[k % len(methods)], random.Random(f"{seed}:{record['id']}:{k}"))
+        injected = injection.inject_error(record, methods[k % len(methods)],
+                                          random.Random(f"{seed}:{record['id']}:{k}"))
         slips.append({"id": f"{record['id']}-injected-{k}", "text": injected["text"], "generator": "injected",
                       "method": injected["method"], "correct": False, "tests_passed": 0, "tests_total": 0,
                       "first_error_step": injected.get("first_error_step")})
@@ -69,8 +71,8 @@ def question_items(record: dict, responses: list[dict], include_reference: bool,
         for task_type in ("ref_verification", "ref_free_verification"):
             pool = (correct if rng.random() < 0.5 else incorrect) or correct or incorrect
             picked = rng.choice(pool)
-            item = {**_base(record, task_type), "response": picked["text"], "label": "yes" if picked["correct"] else "no",
-                    "response_origin": picked["generator"]}
+            item = {**_base(record, task_type), "response": picked["text"],
+                    "label": "yes" if picked["correct"] else "no", "response_origin": picked["generator"]}
             if task_type == "ref_verification":
                 item["reference"] = record.get("reference", record["answer"])
             items.append(item)

@@ -17,14 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from judgeflow import training
+
 log = logging.getLogger(__name__)
 
 TRAINERS = ("sft", "dpo", "rl", "rm")
 
 
 def _dispatch(kind: str, kwargs: dict) -> dict:
-    from judgeflow import training
-
     if kind == "sft":
         return training.train_sft(**kwargs)
     if kind == "dpo":

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from judgeflow import domains, instructions
-from judgeflow.data import normalize_number, synthetic_arithmetic
+from judgeflow.data import boxed_answer, normalize_math_answer, normalize_number, synthetic_arithmetic
 from judgeflow.records import RecordError, decode_line, non_finite_field, parse_json_object
 
 MAX_LINE_BYTES = 1 << 20  # the most bytes one input line (jsonl, csv) or row (json, parquet, HF) may have
@@ -437,49 +437,10 @@ def _conversation(value, where: str, field: str) -> tuple[str, str, list[dict]]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Answers
+# Answers (boxed_answer and normalize_math_answer, which grading shares: judgeflow.data)
 
 
-_CALCULATOR = re.compile(r"<<[^>]*>>")
-_BOXED = re.compile(r"\\(?:boxed|fbox)\b")
-_PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
-
-
-def boxed_answer(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}) in a LaTeX solution, nested braces included;
-    '\\boxed 5' (no braces) gives the token after it. None when there is none or it is unbalanced."""
-    for match in reversed(list(_BOXED.finditer(text))):
-        position = match.end()
-        while position < len(text) and text[position] == " ":
-            position += 1
-        if position < len(text) and text[position] == "{":
-            depth, index = 0, position
-            while index < len(text):
-                char = text[index]
-                if char == "\\":
-                    index += 2  # an escaped character, \{ and \} included, does not nest
-                    continue
-                if char == "{":
-                    depth += 1
-                elif char == "}":
-                    depth -= 1
-                    if depth == 0:
-                        return text[position + 1:index].strip()
-                index += 1
-        elif position > match.end():
-            token = re.match(r"[^\s$]+", text[position:])
-            if token:
-                return token.group(0)
-    return None
-
-
-def normalize_math_answer(answer: str) -> str:
-    """A MATH-style final answer: outer $...$ and '\\!' removed, whitespace collapsed, and a plain number
-    ('40,\\!000', '14.0') written canonically ('40000', '14'). Lists such as '1,2' stay as they are."""
-    text = " ".join(answer.strip().strip("$").replace("\\!", "").split())
-    if _PLAIN_NUMBER.fullmatch(text):
-        return normalize_number(text) or text
-    return text
+_CALCULATOR = re.compile(r"<<[^>]*>>")  # GSM8K's calculator annotations, <<48/2=24>>
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -690,7 +651,8 @@ def _prm800k(spec: dict, row: Row) -> list:
         raise FieldError(row.where, "label.finish_reason", "is 'found_error' but no labelled step is rated -1")
     texts = [text for text, _ in trajectory]
     pre = _get(row.data, "question.pre_generated_steps")
-    if isinstance(pre, list) and all(isinstance(s, str) for s in pre) and [s.strip() for s in pre[:len(texts)]] == texts:
+    if (isinstance(pre, list) and all(isinstance(s, str) for s in pre)
+            and [s.strip() for s in pre[:len(texts)]] == texts):
         texts = [s.strip() for s in pre]
     meta = {"finish_reason": finish, "generation": row.data.get("generation"),
             "quality_control": row.data.get("is_quality_control_question")}
@@ -884,8 +846,9 @@ def _helpsteer2(spec: dict) -> tuple[list[dict], list[dict]]:
     """HelpSteer2 {prompt, response, helpfulness, correctness, coherence, complexity, verbosity (0-4)}.
 
     Responses to the same prompt are paired (every two of them) when the `attribute` scores differ by at
-    least `margin`: chosen is the higher one. A row needs `attribute`; the other scores are checked where present. With `as_ratings`, every row is also a single_rating item on
-    [0, 4]. Records come prompt by prompt (in order of first appearance): its pairs, then its ratings."""
+    least `margin`: chosen is the higher one. A row needs `attribute`; the other scores are checked where
+    present. With `as_ratings`, every row is also a single_rating item on [0, 4]. Records come prompt by
+    prompt (in order of first appearance): its pairs, then its ratings."""
     attribute, margin = spec.get("attribute", "helpfulness"), spec.get("margin", 1)
     if attribute not in HELPSTEER2_ATTRIBUTES or not margin > 0:
         raise ValueError(f"data source '{spec['name']}' (helpsteer2): attribute must be one of "

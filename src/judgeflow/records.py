@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from judgeflow.config import config_hash
+from judgeflow.hardware import clear_work, resolutions, work_summary
 
 log = logging.getLogger("judgeflow")
 
@@ -177,8 +178,6 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
         import torch
 
         torch.set_num_threads(threads)
-    from judgeflow.hardware import clear_work, resolutions, work_summary
-
     resolutions(clear=True)
     clear_work()
     summary = StageSummary(stage=name, config=config)

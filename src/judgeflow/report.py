@@ -275,7 +275,8 @@ def bar_chart(frame: pd.DataFrame, out: str | Path, *, category: str, title: str
                             ecolor="black", elinewidth=0.8)
         labels = [str(c) for c in categories]
         crowded = sum(len(text) for text in labels) > 6 * style["figure_width"]
-        ax.set_xticks(range(len(categories)), labels, rotation=25 if crowded else 0, ha="right" if crowded else "center")
+        ax.set_xticks(range(len(categories)), labels, rotation=25 if crowded else 0,
+                      ha="right" if crowded else "center")
         _finish(fig, ax, title, xlabel, ylabel, ylim, reference, legend=hue is not None)
         _save(fig, out, style)
     return fig

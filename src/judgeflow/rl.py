@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import random
 
-from judgeflow.judging import prompts_for
+from judgeflow.judging import PROMPT_FIELDS, prompts_for
 from judgeflow.templates import order_label
 from judgeflow.verdicts import is_correct, parse_verdict
 
@@ -248,8 +248,6 @@ def rm_judgments(prompts: list[dict], rewards: dict[str, tuple[float, float]], s
     rewards: {item id: (reward of chosen, reward of rejected)}. Both orders are written, identical by
     construction, so the pairwise metrics stay comparable with the generative judges' (consistency 1 but for
     ties, which metrics never counts as consistent)."""
-    from judgeflow.judging import PROMPT_FIELDS
-
     out = []
     for prompt in prompts:
         chosen, rejected = rewards[prompt["item_id"]]

@@ -9,17 +9,33 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from judgeflow import (critiques, data, domains, downstream, instructions, judging, launch, loaders, metrics, models,
-                       report, templates)
+from judgeflow import (
+    critiques,
+    data,
+    domains,
+    downstream,
+    instructions,
+    judging,
+    launch,
+    loaders,
+    metrics,
+    model_sources,
+    models,
+    report,
+    rl,
+    templates,
+)
 from judgeflow import items as items_mod
+from judgeflow.backends import make_backend
 from judgeflow.config import config_hash, fresh_rounds
-from judgeflow.generation import SamplingParams, make_backend
+from judgeflow.generation import SamplingParams
 from judgeflow.records import read_json, read_jsonl, stage, write_json, write_jsonl
+from judgeflow.training import score_conversations
 
 
 def prepare_model(config: dict, name: str, out_dir: str, summary: str, log_path: str, threads: int) -> None:
     with stage("prepare_model", config, summary, log_path, threads) as s:
-        s.extra.update(model=name, **models.prepare_model(config["models"][name], out_dir, config))
+        s.extra.update(model=name, **model_sources.prepare_model(config["models"][name], out_dir, config))
         s.items_out = 1
 
 
@@ -92,7 +108,8 @@ def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -
     params = SamplingParams.from_config(bcfg["sampling"], n=1, seed=config["seed"])
 
     def ask(prompts):
-        return [c[0].text.strip() for c in backend.generate([[{"role": "user", "content": p}] for p in prompts], params)]
+        return [c[0].text.strip()
+                for c in backend.generate([[{"role": "user", "content": p}] for p in prompts], params)]
 
     answers = ask([r["question"] for r in rows])
     if bcfg["method"] == "modified_instruction":
@@ -159,7 +176,8 @@ def build_items(config: dict, records_path: str, responses: list[str], benchmark
         bad = Counter((r.get("task_type", "?"), r.get("domain", "?"), r["source"], r["reason"]) for r in rejects)
         s.extra.update(
             per_split=dict(Counter(i["split"] for i in items)), rollout_batches=batch_counts,
-            per_task_split={f"{t}/{sp}": n for (t, sp), n in sorted(Counter((i["task_type"], i["split"]) for i in items).items())},
+            per_task_split={f"{t}/{sp}": n
+                            for (t, sp), n in sorted(Counter((i["task_type"], i["split"]) for i in items).items())},
             per_task_domain_source=[{"task_type": t, "domain": d, "source": src, "built": n, "out": out[(t, d, src)]}
                                     for (t, d, src), n in sorted(built.items())],
             rejects_by_task_domain_source_reason=[{"task_type": t, "domain": d, "source": src, "reason": why,
@@ -308,7 +326,8 @@ def train_dpo(config: dict, pairs_path: str, init_dir: str, out_dir: str, summar
 def rollout_sample(config: dict, round_index: int, items_path: str, model_dir: str, samples_out: str,
                    kept_out: str, summary: str, log_path: str, threads: int) -> None:
     """Round r: K judgments per item of the round's fresh batch (rollout.items: fresh, FARE) or of the seed
-    items (seed, STE's iterations over one pool) from the previous model; keep one correct per item (rejection sampling), order by the curriculum, rewrite a share as direct judgments."""
+    items (seed, STE's iterations over one pool) from the previous model; keep one correct per item (rejection
+    sampling), order by the curriculum, rewrite a share as direct judgments."""
     rcfg = config["rollout"]
     seed = config["seed"] + round_index
     with stage("rollout_sample", config, summary, log_path, threads) as s:
@@ -551,7 +570,8 @@ def policy_figure(config: dict, csv_path: str, config_snapshot: str, png_out: st
         full_hash = read_json(config_snapshot)["config_hash"]
         report.bar_chart(frame, _stem(png_out), category="policy", title=f"Policy DPO on judge-picked pairs "
                          f"(config {full_hash})", xlabel="policy", ylabel=f"held-out accuracy "
-                         f"({config['evaluation']['confidence']:.0%} CI)", ylim=(0, 1.02), style=config["report"]["style"])
+                         f"({config['evaluation']['confidence']:.0%} CI)", ylim=(0, 1.02),
+                         style=config["report"]["style"])
         s.items_in, s.items_out = len(frame), 1
         s.extra.update(style=config["report"]["style"])
 
@@ -683,7 +703,8 @@ def report_figure(config: dict, csv_path: str, config_snapshot: str, png_out: st
         full_hash = read_json(config_snapshot)["config_hash"]
         report.bar_chart(frame, _stem(png_out), category="model", hue="series",
                          title=f"{config['experiment']} (config {full_hash}): judge per training stage",
-                         xlabel="training stage", ylabel=f"primary metric ({config['evaluation']['confidence']:.0%} CI)",
+                         xlabel="training stage",
+                         ylabel=f"primary metric ({config['evaluation']['confidence']:.0%} CI)",
                          style=config["report"]["style"])
         s.items_in, s.items_out = len(frame), 1
         s.extra.update(style=config["report"]["style"])
@@ -699,7 +720,8 @@ def ablation_table(config: dict, name: str, cells: list[dict], config_snapshot: 
         keys = [key.rsplit(".", 1)[-1] for key in spec["vary"]]
         keep = ["model"] + keys + ["group"] + (["name"] if spec["plot"] == "sc_curve" else [])
         table = frame[keep + ["value", "ci_low", "ci_high"]].rename(
-            columns={"value": spec["metric"], "ci_low": f"{spec['metric']}_ci_low", "ci_high": f"{spec['metric']}_ci_high"})
+            columns={"value": spec["metric"], "ci_low": f"{spec['metric']}_ci_low",
+                     "ci_high": f"{spec['metric']}_ci_high"})
         full_hash = read_json(config_snapshot)["config_hash"]
         caption = (f"{spec['title']}: {spec['metric']} on {spec['benchmark']}; experiment {config['experiment']}, "
                    f"config {full_hash}; {config['evaluation']['confidence']:.0%} bootstrap intervals.")
@@ -735,8 +757,6 @@ def train_rl(config: dict, items_path: str, init_dir: str, out_dir: str, summary
              gpus: int = 0, accelerate_config: str | None = None) -> None:
     """GRPO on the seed items (the items the teacher annotated for SFT and DPO) with the verifiable verdict
     reward, plain or EIS grouping (rl.grouping), from the model rl.init names."""
-    from judgeflow import rl
-
     rcfg = config["rl"]
     with stage("train_rl", config, summary, log_path, threads) as s:
         items = _split(items_path, "seed")
@@ -764,8 +784,6 @@ def train_rm(config: dict, items_path: str, init_dir: str, out_dir: str, summary
              gpus: int = 0, accelerate_config: str | None = None) -> None:
     """A Bradley-Terry reward model (TRL RewardTrainer) from the base model on chosen vs rejected of the
     pairwise seed items (the same items the teacher annotated)."""
-    from judgeflow import rl
-
     with stage("train_rm", config, summary, log_path, threads) as s:
         items = _split(items_path, "seed")
         pairs = rl.rm_pairs(items)
@@ -793,9 +811,6 @@ def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, mo
                 metrics_out: str, summary: str, log_path: str, threads: int) -> None:
     """The reward model as a pairwise judge: each pairwise item's two responses scored, judgments written in
     the `evaluate` record format (both orders) so the same metrics and report tables read them as model rm."""
-    from judgeflow import rl
-    from judgeflow.training import score_conversations
-
     ecfg = config["evaluation"]
     with stage("evaluate_rm", config, summary, log_path, threads) as s:
         items = _benchmark_items(items_path, heldout)

@@ -17,10 +17,18 @@ import re
 import shutil
 from pathlib import Path
 
+from judgeflow import rl
 from judgeflow.config import canonical_sha256
+from judgeflow.critiques import decision_spans
 from judgeflow.hardware import record_work, resolutions, resolve_precision
-from judgeflow.models import (load_causal_lm, load_reward_model, model_identity, safetensors_problem, save_model,
-                              torch_file_problem)
+from judgeflow.models import (
+    load_causal_lm,
+    load_reward_model,
+    model_identity,
+    safetensors_problem,
+    save_model,
+    torch_file_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +102,8 @@ def fingerprint(kind: str, rows: list[dict], settings: dict, init_dir: str | Pat
     """sha256 sums of what a training run's checkpoints depend on: the trainer, its examples (as canonical
     JSON, in order), its settings, and the weights it starts from (by checksum, not path, so a moved results
     tree still resumes)."""
-    parts = {"kind": kind, "examples": canonical_sha256(rows), "settings": canonical_sha256(settings), "init": canonical_sha256(model_identity(init_dir))}
+    parts = {"kind": kind, "examples": canonical_sha256(rows), "settings": canonical_sha256(settings),
+             "init": canonical_sha256(model_identity(init_dir))}
     return {**parts, "sha256": canonical_sha256(parts), "rows": len(rows)}
 
 
@@ -268,8 +277,6 @@ def weighted_rows(tokenizer, rows: list[dict], weight: float, max_length: int) -
     (`critiques.decision_spans`), 1 on the other completion tokens, 0 on the prompt."""
     from trl.data_utils import common_prefix_length
 
-    from judgeflow.critiques import decision_spans
-
     out = []
     for row in rows:
         prompt_text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
@@ -416,8 +423,6 @@ def train_rl(init_dir: str, rows: list[dict], out_dir: str | Path, rcfg: dict, s
     fewer than max_completion_length tokens of training.max_length is left out (both of its rows)."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
-
-    from judgeflow import rl
 
     tcfg = rcfg["training"]
     model, tokenizer = load_causal_lm(init_dir)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from judgeflow.config import ConfigError, deep_merge, select, validate_config
+from judgeflow.config import ConfigError, deep_merge, select, stage_models
+from judgeflow.config_checks import validate_config
 
 MAIN = "main"
 
@@ -24,8 +25,9 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "build_items": (("seed", "data", "generate", "judge.templates", "rollout.rounds", "rollout.items",
                     "evaluation.benchmarks"),
                     ("ingest", "generate_responses")),
-    "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.critiques", "teacher.samples_per_order", "teacher.sampling",
-                  "teacher.balance_labels", "teacher.balance_length", "teacher.chat_share"), ("build_items",)),
+    "annotate": (("seed", "judge", "generation", "teacher.model", "teacher.critiques", "teacher.samples_per_order",
+                  "teacher.sampling", "teacher.balance_labels", "teacher.balance_length", "teacher.chat_share"),
+                 ("build_items",)),
     "train_sft": (("seed", "base_model", "sft", "teacher.max_sft_examples"), ("annotate",)),
     "dpo_sample": (("seed", "judge", "generation", "dpo.items", "dpo.samples_per_item", "dpo.sampling", "dpo.init",
                     "dpo.max_pairs"), ("build_items", "annotate", "train_sft")),
@@ -126,8 +128,6 @@ def build_variants(config: dict) -> dict[str, dict]:
 def _check_models(name: str, spec: dict, config: dict, point: dict) -> None:
     """An ablation may plot rl or rm only from variants that train them (rl.enabled, reward_model.enabled,
     in the config or the ablation's `set`)."""
-    from judgeflow.config import stage_models
-
     missing = [m for m in spec["models"] if m in ("rl", "rm") and m not in stage_models(config)]
     if missing:
         where = f"variant {point}" if point else "the main run"

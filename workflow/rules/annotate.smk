@@ -7,16 +7,21 @@ rule annotate:
         sft=f"{RESULTS}/{{variant}}/annotate/sft.jsonl",
         dpo_pool=f"{RESULTS}/{{variant}}/annotate/dpo_pool.jsonl",
         summary=f"{RESULTS}/{{variant}}/annotate/summary.json",
-    params:
-        cfg=settings("annotate"),
-    resources:
-        gpu=lambda w: 0 if programmatic_teacher(w.variant) or config["models"][vcfg(w.variant)["teacher"]["model"]]["source"] == "openai" else SAMPLING["gpu"],
-        mem_mb=SAMPLING["mem_mb"],
-        runtime=SAMPLING["runtime"],
     log:
         f"{LOGS}/{{variant}}/annotate.log",
-    threads: SAMPLING.get("threads", THREADS)
     conda:
         ENV
+    threads: SAMPLING.get("threads", THREADS)
+    resources:
+        gpu=lambda w: (
+            0
+            if programmatic_teacher(w.variant)
+            or config["models"][vcfg(w.variant)["teacher"]["model"]]["source"] == "openai"
+            else SAMPLING["gpu"]
+        ),
+        mem_mb=SAMPLING["mem_mb"],
+        runtime=SAMPLING["runtime"],
+    params:
+        cfg=settings("annotate"),
     script:
         "../scripts/annotate.py"

@@ -10,8 +10,15 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from judgeflow.config import (ConfigError, as_plain, chain_models, final_model, missing_inputs, select,  # noqa: E402
-                              stage_models)
+from judgeflow.config import (  # noqa: E402
+    ConfigError,
+    as_plain,
+    chain_models,
+    final_model,
+    select,
+    stage_models,
+)
+from judgeflow.config_checks import missing_inputs  # noqa: E402
 from judgeflow.loaders import local_files  # noqa: E402
 from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
@@ -159,8 +166,9 @@ def benchmark_items(variant, benchmark):
 
 def main_metrics():
     """Every model of the main run on every benchmark."""
-    files = [f"{eval_dir(MAIN, model, benchmark)}/metrics.json"
-             for model in stage_models(config) for benchmark in BENCHMARKS]
+    files = [
+        f"{eval_dir(MAIN, model, benchmark)}/metrics.json" for model in stage_models(config) for benchmark in BENCHMARKS
+    ]
     return list(dict.fromkeys(files))  # a skipped stage shares its start model's evaluation
 
 
@@ -171,16 +179,21 @@ def main_judgments():
 
 def main_training_summaries():
     """The summary.json of every model the main run trains (a stage skipped by config trains nothing)."""
-    return [f"{model_dir(MAIN, model)}.summary.json" for model in stage_models(config)[1:]
-            if evaluated_model(MAIN, model) == model]
+    return [
+        f"{model_dir(MAIN, model)}.summary.json"
+        for model in stage_models(config)[1:]
+        if evaluated_model(MAIN, model) == model
+    ]
 
 
 def main_sampling_summaries():
     """The summary.json of every job of the main run that samples from a model (generators, teacher, DPO and
     rollout sampling, evaluations): with the trained stages' they make the report's per-stage cost table."""
     cfg = vcfg(MAIN)
-    files = [f"{run_dir(MAIN, 'generate_responses')}/data/responses/{name}.summary.json"
-             for name in cfg["generate"]["generators"]]
+    files = [
+        f"{run_dir(MAIN, 'generate_responses')}/data/responses/{name}.summary.json"
+        for name in cfg["generate"]["generators"]
+    ]
     if not programmatic_teacher(MAIN):
         files.append(f"{run_dir(MAIN, 'annotate')}/annotate/summary.json")
     if evaluated_model(MAIN, "dpo") == "dpo":
@@ -192,10 +205,12 @@ def main_sampling_summaries():
 
 
 def report_outputs():
-    return (multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
-            + multiext(f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")
-            + multiext(f"{RESULTS}/report/training_curves", ".csv", ".png", ".pdf")
-            + [f"{RESULTS}/report/training_costs.md"])
+    return (
+        multiext(f"{RESULTS}/report/metrics", ".csv", ".md", ".tex", ".png", ".pdf")
+        + multiext(f"{RESULTS}/report/delta_vs_base", ".csv", ".md", ".tex")
+        + multiext(f"{RESULTS}/report/training_curves", ".csv", ".png", ".pdf")
+        + [f"{RESULTS}/report/training_costs.md"]
+    )
 
 
 def ablation_cells(name):

@@ -8,16 +8,16 @@ rule ingest:
         records=f"{RESULTS}/{{variant}}/data/records.jsonl",
         rejects=f"{RESULTS}/{{variant}}/data/ingest_rejects.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/ingest_summary.json",
-    params:
-        cfg=settings("ingest"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/{{variant}}/ingest.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=settings("ingest"),
     script:
         "../scripts/ingest.py"
 
@@ -29,17 +29,17 @@ rule generate_responses:
     output:
         responses=f"{RESULTS}/{{variant}}/data/responses/{{name}}.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/responses/{{name}}.summary.json",
-    params:
-        cfg=settings("generate_responses"),
+    log:
+        f"{LOGS}/{{variant}}/generate_responses/{{name}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=lambda w: 0 if config["models"][w.name]["source"] == "openai" else SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/generate_responses/{{name}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("generate_responses"),
     script:
         "../scripts/generate_responses.py"
 
@@ -53,16 +53,16 @@ rule prepare_benchmark:
         benchmark_items=f"{RESULTS}/benchmarks/{{benchmark}}.jsonl",
         rejects=f"{RESULTS}/benchmarks/{{benchmark}}.rejects.jsonl",
         summary=f"{RESULTS}/benchmarks/{{benchmark}}.summary.json",
-    params:
-        cfg=lambda w: select(config, "seed", "evaluation.benchmarks"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/prepare_benchmark/{{benchmark}}.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "seed", "evaluation.benchmarks"),
     script:
         "../scripts/prepare_benchmark.py"
 
@@ -79,15 +79,15 @@ rule build_items:
         judge_items=f"{RESULTS}/{{variant}}/data/items.jsonl",
         rejects=f"{RESULTS}/{{variant}}/data/build_items_rejects.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/build_items_summary.json",
-    params:
-        cfg=settings("build_items"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/{{variant}}/build_items.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=settings("build_items"),
     script:
         "../scripts/build_items.py"

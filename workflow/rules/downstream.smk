@@ -11,18 +11,18 @@ rule policy_answers:
     output:
         answers=f"{RESULTS}/{{variant}}/downstream/answers/{{policy}}_{{split}}_{{mode}}.jsonl",
         summary=f"{RESULTS}/{{variant}}/downstream/answers/{{policy}}_{{split}}_{{mode}}.summary.json",
-    params:
-        cfg=settings("policy_answers"),
-        n=lambda w: 0 if w.mode == "greedy" else None,
+    log:
+        f"{LOGS}/{{variant}}/policy_answers/{{policy}}_{{split}}_{{mode}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/policy_answers/{{policy}}_{{split}}_{{mode}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("policy_answers"),
+        n=lambda w: 0 if w.mode == "greedy" else None,
     script:
         "../scripts/policy_answers.py"
 
@@ -35,17 +35,17 @@ rule best_of_n:
         judgments=f"{RESULTS}/{{variant}}/downstream/best_of_n/{{model}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/downstream/best_of_n/{{model}}/best_of_n.json",
         summary=f"{RESULTS}/{{variant}}/downstream/best_of_n/{{model}}/summary.json",
-    params:
-        cfg=settings("evaluate"),
+    log:
+        f"{LOGS}/{{variant}}/best_of_n/{{model}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/best_of_n/{{model}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("evaluate"),
     script:
         "../scripts/best_of_n.py"
 
@@ -59,18 +59,18 @@ rule tournament:
         pairs=f"{RESULTS}/{{variant}}/downstream/tournament/pairs.jsonl",
         judgments=f"{RESULTS}/{{variant}}/downstream/tournament/judgments.jsonl",
         summary=f"{RESULTS}/{{variant}}/downstream/tournament/summary.json",
-    params:
-        cfg=settings("evaluate"),
-        judge=lambda w: final_model(vcfg(w.variant)),
+    log:
+        f"{LOGS}/{{variant}}/tournament.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/tournament.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("evaluate"),
+        judge=lambda w: final_model(vcfg(w.variant)),
     script:
         "../scripts/tournament.py"
 
@@ -82,18 +82,18 @@ rule train_policy:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/policy_dpo"),
         summary=f"{RESULTS}/{{variant}}/models/policy_dpo.summary.json",
-    params:
-        accelerate_config=ACCELERATE_CONFIG,
-        cfg=lambda w: select(vcfg(w.variant), "seed", "downstream"),
+    log:
+        f"{LOGS}/{{variant}}/train_policy.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_policy.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=lambda w: select(vcfg(w.variant), "seed", "downstream"),
     script:
         "../scripts/train_policy.py"
 
@@ -104,15 +104,15 @@ rule policy_accuracy:
     output:
         accuracy=f"{RESULTS}/{{variant}}/downstream/policy_{{policy}}/accuracy.json",
         summary=f"{RESULTS}/{{variant}}/downstream/policy_{{policy}}/summary.json",
-    params:
-        cfg=settings("evaluate"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/{{variant}}/policy_accuracy/{{policy}}.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=settings("evaluate"),
     script:
         "../scripts/policy_accuracy.py"

@@ -11,18 +11,18 @@ rule evaluate:
         judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/metrics.json",
         summary=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/summary.json",
-    params:
-        cfg=settings("evaluate"),
-        heldout=lambda w: w.benchmark == "heldout",
+    log:
+        f"{LOGS}/{{variant}}/evaluate/{{model}}/{{benchmark}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/evaluate/{{model}}/{{benchmark}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("evaluate"),
+        heldout=lambda w: w.benchmark == "heldout",
     script:
         "../scripts/evaluate.py"
 
@@ -36,18 +36,17 @@ rule evaluate_sc:
         judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_metrics.json",
         summary=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_summary.json",
-    params:
-        cfg=settings("evaluate"),
-        heldout=lambda w: w.benchmark == "heldout",
+    log:
+        f"{LOGS}/{{variant}}/evaluate_sc/{{model}}/{{benchmark}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/evaluate_sc/{{model}}/{{benchmark}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("evaluate"),
+        heldout=lambda w: w.benchmark == "heldout",
     script:
         "../scripts/evaluate_sc.py"
-

@@ -8,16 +8,16 @@ rule config_snapshot:
     # figure re-runs only the figure rules (each figure's summary.json records the style it was drawn with)
     output:
         f"{RESULTS}/config.json",
-    params:
-        cfg={key: value for key, value in config.items() if key != "report"},
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/config_snapshot.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg={key: value for key, value in config.items() if key != "report"},
     script:
         "../scripts/config_snapshot.py"
 
@@ -31,16 +31,16 @@ rule report_table:
         md=f"{RESULTS}/report/metrics.md",
         tex=f"{RESULTS}/report/metrics.tex",
         summary=f"{RESULTS}/report/metrics.summary.json",
-    params:
-        cfg=lambda w: select(config, "evaluation.confidence"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/report_table.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence"),
     script:
         "../scripts/report_table.py"
 
@@ -55,16 +55,16 @@ rule report_delta:
         md=f"{RESULTS}/report/delta_vs_base.md",
         tex=f"{RESULTS}/report/delta_vs_base.tex",
         summary=f"{RESULTS}/report/delta_vs_base.summary.json",
-    params:
-        cfg=lambda w: select(config, "seed", "evaluation.confidence", "evaluation.bootstrap_samples"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/report_delta.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "seed", "evaluation.confidence", "evaluation.bootstrap_samples"),
     script:
         "../scripts/report_delta.py"
 
@@ -81,16 +81,16 @@ rule report_training:
         png=f"{RESULTS}/report/training_curves.png",
         pdf=f"{RESULTS}/report/training_curves.pdf",
         summary=f"{RESULTS}/report/training.summary.json",
-    params:
-        cfg=lambda w: select(config, "report"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/report_training.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "report"),
     script:
         "../scripts/report_training.py"
 
@@ -108,16 +108,16 @@ rule report_figure:
         ),
         pdf=f"{RESULTS}/report/metrics.pdf",
         summary=f"{RESULTS}/report/metrics_figure.summary.json",
-    params:
-        cfg=lambda w: select(config, "evaluation.confidence", "report"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/report_figure.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", "report"),
     script:
         "../scripts/report_figure.py"
 
@@ -131,17 +131,17 @@ rule ablation_table:
         md=f"{RESULTS}/figures/{{ablation}}.md",
         tex=f"{RESULTS}/figures/{{ablation}}.tex",
         summary=f"{RESULTS}/figures/{{ablation}}.summary.json",
-    params:
-        cfg=lambda w: select(config, "evaluation.confidence", f"ablations.{w.ablation}"),
-        cells=lambda w: ablation_cells(w.ablation),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/ablation_table/{{ablation}}.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", f"ablations.{w.ablation}"),
+        cells=lambda w: ablation_cells(w.ablation),
     script:
         "../scripts/ablation_table.py"
 
@@ -159,16 +159,16 @@ rule ablation_figure:
         ),
         pdf=f"{RESULTS}/figures/{{ablation}}.pdf",
         summary=f"{RESULTS}/figures/{{ablation}}.figure.summary.json",
-    params:
-        cfg=lambda w: select(config, "evaluation.confidence", "report", f"ablations.{w.ablation}"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/ablation_figure/{{ablation}}.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "evaluation.confidence", "report", f"ablations.{w.ablation}"),
     script:
         "../scripts/ablation_figure.py"
 
@@ -178,9 +178,9 @@ for _ablation in config["ablations"]:
     rule:
         name:
             f"ablation_{_ablation}"
+        default_target: False
         input:
             multiext(f"{RESULTS}/figures/{_ablation}", ".csv", ".md", ".tex", ".png", ".pdf"),
-        default_target: False
 
 
 rule figures:
@@ -202,16 +202,16 @@ rule downstream_table:
         md=f"{RESULTS}/figures/downstream_best_of_n.md",
         tex=f"{RESULTS}/figures/downstream_best_of_n.tex",
         summary=f"{RESULTS}/figures/downstream_best_of_n.summary.json",
-    params:
-        cfg=lambda w: select(config, "downstream", "evaluation.confidence"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/downstream_table.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "downstream", "evaluation.confidence"),
     script:
         "../scripts/downstream_table.py"
 
@@ -229,16 +229,16 @@ rule downstream_figure:
         ),
         pdf=f"{RESULTS}/figures/downstream_best_of_n.pdf",
         summary=f"{RESULTS}/figures/downstream_best_of_n.figure.summary.json",
-    params:
-        cfg=lambda w: select(config, "downstream", "evaluation.confidence", "report"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/downstream_figure.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "downstream", "evaluation.confidence", "report"),
     script:
         "../scripts/downstream_figure.py"
 
@@ -258,16 +258,16 @@ rule policy_table:
         md=f"{RESULTS}/figures/downstream_policy_dpo.md",
         tex=f"{RESULTS}/figures/downstream_policy_dpo.tex",
         summary=f"{RESULTS}/figures/downstream_policy_dpo.summary.json",
-    params:
-        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/policy_table.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence"),
     script:
         "../scripts/policy_table.py"
 
@@ -285,16 +285,16 @@ rule policy_figure:
         ),
         pdf=f"{RESULTS}/figures/downstream_policy_dpo.pdf",
         summary=f"{RESULTS}/figures/downstream_policy_dpo.figure.summary.json",
-    params:
-        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence", "report"),
-    resources:
-        gpu=LIGHT["gpu"],
-        mem_mb=LIGHT["mem_mb"],
-        runtime=LIGHT["runtime"],
     log:
         f"{LOGS}/policy_figure.log",
     conda:
         ENV
+    resources:
+        gpu=LIGHT["gpu"],
+        mem_mb=LIGHT["mem_mb"],
+        runtime=LIGHT["runtime"],
+    params:
+        cfg=lambda w: select(config, "downstream.policy", "evaluation.confidence", "report"),
     script:
         "../scripts/policy_figure.py"
 

@@ -11,18 +11,18 @@ rule train_rl:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/rl"),
         summary=f"{RESULTS}/{{variant}}/models/rl.summary.json",
-    params:
-        accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("train_rl"),
+    log:
+        f"{LOGS}/{{variant}}/train_rl.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_rl.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=settings("train_rl"),
     script:
         "../scripts/train_rl.py"
 
@@ -34,18 +34,18 @@ rule train_rm:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/rm"),
         summary=f"{RESULTS}/{{variant}}/models/rm.summary.json",
-    params:
-        accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("train_rm"),
+    log:
+        f"{LOGS}/{{variant}}/train_rm.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_rm.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=settings("train_rm"),
     script:
         "../scripts/train_rm.py"
 
@@ -58,17 +58,17 @@ rule evaluate_rm:
         judgments=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/metrics.json",
         summary=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/summary.json",
-    params:
-        cfg=settings("evaluate_rm"),
-        heldout=lambda w: w.benchmark == "heldout",
+    log:
+        f"{LOGS}/{{variant}}/evaluate_rm/{{benchmark}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/evaluate_rm/{{benchmark}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("evaluate_rm"),
+        heldout=lambda w: w.benchmark == "heldout",
     script:
         "../scripts/evaluate_rm.py"

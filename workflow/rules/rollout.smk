@@ -10,18 +10,18 @@ rule rollout_sample:
         samples=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/samples.jsonl",
         kept=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/kept.jsonl",
         summary=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/summary.json",
-    params:
-        cfg=settings("rollout"),
-        round=lambda w: int(w.round),
+    log:
+        f"{LOGS}/{{variant}}/rollout_sample/round_{{round}}.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/rollout_sample/round_{{round}}.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("rollout"),
+        round=lambda w: int(w.round),
     script:
         "../scripts/rollout_sample.py"
 
@@ -33,19 +33,19 @@ rule train_rollout:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/round_{{round}}"),
         summary=f"{RESULTS}/{{variant}}/models/round_{{round}}.summary.json",
+    log:
+        f"{LOGS}/{{variant}}/train_rollout/round_{{round}}.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
     params:
         accelerate_config=ACCELERATE_CONFIG,
         cfg=settings("rollout"),
         training="rollout.training",
         shuffle=lambda w: not vcfg(w.variant)["rollout"]["curriculum"],
-    resources:
-        gpu=TRAINING["gpu"],
-        mem_mb=TRAINING["mem_mb"],
-        runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_rollout/round_{{round}}.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
     script:
         "../scripts/train_sft.py"

@@ -8,20 +8,20 @@ rule train_sft:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/sft"),
         summary=f"{RESULTS}/{{variant}}/models/sft.summary.json",
+    log:
+        f"{LOGS}/{{variant}}/train_sft.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
+    resources:
+        gpu=TRAINING["gpu"],
+        mem_mb=TRAINING["mem_mb"],
+        runtime=TRAINING["runtime"],
     params:
         accelerate_config=ACCELERATE_CONFIG,
         cfg=settings("train_sft"),
         training="sft",
         shuffle=True,
-    resources:
-        gpu=TRAINING["gpu"],
-        mem_mb=TRAINING["mem_mb"],
-        runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_sft.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
     script:
         "../scripts/train_sft.py"
 
@@ -34,17 +34,17 @@ rule dpo_sample:
         samples=f"{RESULTS}/{{variant}}/dpo/samples.jsonl",
         pairs=f"{RESULTS}/{{variant}}/dpo/pairs.jsonl",
         summary=f"{RESULTS}/{{variant}}/dpo/summary.json",
-    params:
-        cfg=settings("dpo_sample"),
+    log:
+        f"{LOGS}/{{variant}}/dpo_sample.log",
+    conda:
+        ENV
+    threads: SAMPLING.get("threads", THREADS)
     resources:
         gpu=SAMPLING["gpu"],
         mem_mb=SAMPLING["mem_mb"],
         runtime=SAMPLING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/dpo_sample.log",
-    threads: SAMPLING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        cfg=settings("dpo_sample"),
     script:
         "../scripts/dpo_sample.py"
 
@@ -56,17 +56,17 @@ rule train_dpo:
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/dpo"),
         summary=f"{RESULTS}/{{variant}}/models/dpo.summary.json",
-    params:
-        accelerate_config=ACCELERATE_CONFIG,
-        cfg=settings("train_dpo"),
+    log:
+        f"{LOGS}/{{variant}}/train_dpo.log",
+    conda:
+        ENV
+    threads: TRAINING.get("threads", THREADS)
     resources:
         gpu=TRAINING["gpu"],
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
-    log:
-        f"{LOGS}/{{variant}}/train_dpo.log",
-    threads: TRAINING.get("threads", THREADS)
-    conda:
-        ENV
+    params:
+        accelerate_config=ACCELERATE_CONFIG,
+        cfg=settings("train_dpo"),
     script:
         "../scripts/train_dpo.py"

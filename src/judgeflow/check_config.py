@@ -1,0 +1,36 @@
+"""`python -m judgeflow.check_config FILE...`: check config files before a run (make runs it first)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from judgeflow.config import REPO_ROOT, ConfigError
+from judgeflow.config_checks import load_config, missing_inputs
+from judgeflow.variants import build_variants
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m judgeflow.check_config FILE...`: merge and validate config files as snakemake --configfile does
+    (config/config.yaml first when it is not given), with the ablation variants. Snakemake reads --configfile
+    itself before the workflow starts and says only 'not valid JSON or YAML' on a syntax error; this names the
+    file and line."""
+    paths = [Path(p) for p in (sys.argv[1:] if argv is None else argv)]
+    default = REPO_ROOT / "config" / "config.yaml"
+    if not any(p.resolve() == default for p in paths):
+        paths.insert(0, default)
+    try:
+        variants = build_variants(load_config(*paths))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    missing = missing_inputs(variants)
+    if missing:
+        print("missing input files:\n  " + "\n  ".join(missing), file=sys.stderr)
+        return 1
+    print(f"valid: {' + '.join(map(str, paths))} ({len(variants)} variants)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
