@@ -287,7 +287,7 @@ def dpo_sample(config: dict, items_path: str, model_dir: str, samples_out: str, 
     items GRPO and seed-item rounds get; `items_path` is build_items' items.jsonl)."""
     dcfg = config["dpo"]
     with stage("dpo_sample", config, summary, log_path, threads) as s:
-        items = _split(items_path, "seed") if dcfg["items"] == "seed" else read_jsonl(items_path)
+        items = _split(items_path, "seed")  # the pool holds seed items only; items.jsonl every split
         samples = sample_for_training(config, items, model_dir, dcfg["samples_per_item"], dcfg["sampling"],
                                       dcfg["init"])
         dpo_pairs, reasons = judging.dpo_pairs(samples, config["seed"])
