@@ -32,15 +32,10 @@ def files(tmp_path):
     return tmp_path, items, pool, len(seed), len(fresh)
 
 
-def _config(test_config, **dotted):
-    overlay: dict = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2},
-                     "rollout": {"samples_per_item": 1}}
-    for key, value in dotted.items():
-        node = overlay
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+def _config(test_config, overlay: dict):
+    """The test config with every task type's template, few samples per item, and `overlay` merged over it."""
+    base = {"judge": {"templates": TEMPLATES}, "dpo": {"samples_per_item": 2}, "rollout": {"samples_per_item": 1}}
+    overlay = deep_merge(base, overlay)
     config = deep_merge(test_config, overlay)
     validate_config(config)
     return config
@@ -49,7 +44,7 @@ def _config(test_config, **dotted):
 @pytest.mark.parametrize("which", ["pool", "seed"])
 def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, files, which):
     tmp, items, pool, n_seed, _ = files
-    config = _config(test_config, **{"dpo.items": which})
+    config = _config(test_config, {"dpo": {"items": which}})
     stages.dpo_sample(config, str(items if which == "seed" else pool), tiny_model_dir, str(tmp / "s.jsonl"),
                       str(tmp / "p.jsonl"), str(tmp / "summary.json"), str(tmp / "log"), 1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else 1)
@@ -58,7 +53,7 @@ def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, fi
 @pytest.mark.parametrize("which", ["fresh", "seed"])
 def test_a_round_judges_its_fresh_batch_or_the_seed_items(test_config, tiny_model_dir, files, which):
     tmp, items, _, n_seed, n_fresh = files
-    config = _config(test_config, **{"rollout.items": which})
+    config = _config(test_config, {"rollout": {"items": which}})
     stages.rollout_sample(config, 1, str(items), tiny_model_dir, str(tmp / "s.jsonl"), str(tmp / "k.jsonl"),
                           str(tmp / "summary.json"), str(tmp / "log"), 1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else n_fresh)

@@ -936,8 +936,10 @@ def main(argv: list[str] | None = None) -> int:
         value, low, high = row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"]
         if value is None:
             return "-"
-        return f"{value:+.3f} [{low:+.3f}, {high:+.3f}]" if name == "delta" and low is not None else (
-            f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{value:.3f}")
+        if low is None:
+            return f"{value:.3f}"
+        form = "+.3f" if name == "delta" else ".3f"
+        return f"{value:{form}} [{low:{form}}, {high:{form}}]"
 
     print(f"| task type | metric | items | judge | reference | judge - reference, paired {args.confidence:.0%} |")
     print("|---|---|--:|---|---|---|")
