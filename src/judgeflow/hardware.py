@@ -202,23 +202,29 @@ def describe(measure: bool = True) -> dict:
     return facts
 
 
+def fact_lines(facts: dict) -> list[str]:
+    """The hardware check as `make run` prints it."""
+    peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in facts["peak_gflops"].items())
+    lines = ["judgeflow hardware check",
+             f"  cpu:        {facts['cpu_model']} ({facts['threads']} threads), torch capability "
+             f"{facts['cpu_capability']}, flags: {' '.join(facts['cpu_flags']) or 'none of avx/amx/fma'}",
+             f"  gpu:        {facts['cuda'] or 'none'}",
+             f"  precision:  auto -> {facts['auto_precision']} ({facts['evidence']})",
+             f"  matmul peak (1024^2, best of 5): {peaks}"]
+    if "bf16_emulation_slowdown" in facts:
+        lines.append(f"  bf16 here is emulated: {facts['bf16_emulation_slowdown']:.0f}x slower than float32")
+    return lines
+
+
 def main() -> None:
+    """`python -m judgeflow.hardware [THREADS]`: what this machine is and what `precision: auto` picks on it."""
     import sys
 
     import torch
 
     if len(sys.argv) > 1:
         torch.set_num_threads(int(sys.argv[1]))
-    facts = describe()
-    print("judgeflow hardware check")
-    print(f"  cpu:        {facts['cpu_model']} ({facts['threads']} threads), torch capability "
-          f"{facts['cpu_capability']}, flags: {' '.join(facts['cpu_flags']) or 'none of avx/amx/fma'}")
-    print(f"  gpu:        {facts['cuda'] or 'none'}")
-    print(f"  precision:  auto -> {facts['auto_precision']} ({facts['evidence']})")
-    peaks = ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in facts["peak_gflops"].items())
-    print(f"  matmul peak (1024^2, best of 5): {peaks}")
-    if "bf16_emulation_slowdown" in facts:
-        print(f"  bf16 here is emulated: {facts['bf16_emulation_slowdown']:.0f}x slower than float32")
+    print("\n".join(fact_lines(describe())))
 
 
 if __name__ == "__main__":
