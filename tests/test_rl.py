@@ -3,6 +3,7 @@ on hand-made completions and the tiny model (seconds)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -174,6 +175,24 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
     assert block["accuracy"] == pytest.approx(sum(j["correct"] for j in judgments) / 12)
     assert block["rewardbench_score"] == pytest.approx((sum(j["correct"] for j in judgments) + 0.5 * 2) / 12)
     assert set(result["tasks"]) == {"pairwise"}
+
+
+def test_roc_auc_by_hand_and_against_all_pairs():
+    # yes at 0.35 and 0.8, no at 0.1 and 0.4: 3 of the 4 (yes, no) pairs ordered right
+    assert metrics.roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    # equal rewards count 1/2: yes {1, 2} vs no {1, 0} -> (0.5 + 1 + 1 + 1) / 4
+    assert metrics.roc_auc([1, 1, 2, 0], [True, False, True, False]) == 0.875
+    assert metrics.roc_auc([3, 2, 1], [True, True, False]) == 1.0
+    assert metrics.roc_auc([1, 2], [True, True]) is None and metrics.roc_auc([], []) is None
+    rng = np.random.default_rng(0)
+    scores, positive = rng.integers(0, 5, 40).astype(float), rng.random(40) < 0.4
+    pairs = [(s, t) for s, p in zip(scores, positive) if p for t, q in zip(scores, positive) if not q]
+    brute = sum(1.0 if s > t else 0.5 if s == t else 0.0 for s, t in pairs) / len(pairs)
+    assert metrics.roc_auc(scores, positive) == pytest.approx(brute)
+    # a bootstrap resample (items drawn with repeats) scores as the list of the drawn items would
+    idx = rng.integers(0, 40, (3, 40))
+    resampled = metrics._auc(scores, positive)(idx)
+    assert resampled == pytest.approx([metrics.roc_auc(scores[row], positive[row]) for row in idx])
 
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
