@@ -218,6 +218,30 @@ def test_report_and_every_ablation_figure(run_dir, cfg):
     assert grid.count("\n") - 1 >= 6  # 3 x 2 cells, at least one task group each
 
 
+
+def test_reward_model_judges_pairs_and_verification_items(run_dir):
+    """rm: pairwise items by their two rewards, verification items by the reward against the threshold train_rm
+    chose on its training items (in its summary), the other task types left out and counted."""
+    res = run_dir / "results/test/main"
+    trained = _summary(res / "models/rm.summary.json")
+    thresholds = trained["thresholds"]
+    assert set(trained["rejected"]) <= {"tie", "unpaired", "too_long"}
+    assert set(thresholds) == set(trained["pairs_by_task"]) - {"pairwise"}
+    items = [i for i in _rows(res / "data/items.jsonl") if i["split"] == "benchmark"]
+    judged = _rows(res / "eval/rm/heldout/judgments.jsonl")
+    scored = {i["id"] for i in items if i["task_type"] in {"pairwise", *thresholds}}
+    assert {j["item_id"] for j in judged} == scored
+    for judgment in judged:
+        if judgment["task_type"] != "pairwise":
+            threshold = thresholds[judgment["task_type"]]
+            assert judgment["verdict"] == ("yes" if judgment["reward"] > threshold else "no"), judgment["item_id"]
+    summary = _summary(res / "eval/rm/heldout/summary.json")
+    assert summary["items_in"] == len(items) and summary["rejected_total"] == len(items) - len(scored)
+    assert set(summary["rejected"]) <= {"no_threshold", "not_scored"}
+    tasks = _summary(res / "eval/rm/heldout/metrics.json")["tasks"]
+    assert {block["task_type"] for block in tasks.values()} == {j["task_type"] for j in judged}
+    assert all("reward_roc_auc" in block for block in tasks.values() if block["task_type"] in thresholds)
+
 def test_ablation_variants_reuse_unchanged_stages(run_dir):
     res = run_dir / "results/test"
     direct = res / "fare_direct_share.direct_judgment_share=0.5"

@@ -3,6 +3,7 @@ on hand-made completions and the tiny model (seconds)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -137,7 +138,9 @@ def test_eis_needs_whole_items_in_a_generation_batch(tiny_model_dir, tmp_path):
 
 def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_model_dir, tmp_path):
     items = [_pair(k) for k in range(6)]
-    result = train_rm(tiny_model_dir, rl.rm_pairs(items), tmp_path / "rm", {**TCFG, "batch_size": 2}, seed=0)
+    pairs, reasons = rl.rm_pairs(items, seed=0)
+    assert not reasons
+    result = train_rm(tiny_model_dir, pairs, tmp_path / "rm", {**TCFG, "batch_size": 2}, seed=0)
     assert result["steps"] == 3 and result["pairs_trained"] == 6
     config = json.loads((tmp_path / "rm" / "config.json").read_text())
     # transformers derives num_labels from id2label and does not write it to config.json
@@ -175,6 +178,188 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
     assert block["rewardbench_score"] == pytest.approx((sum(j["correct"] for j in judgments) + 0.5 * 2) / 12)
     assert set(result["tasks"]) == {"pairwise"}
 
+
+
+def _check(k, task_type, label, question=None):
+    """A verification item; items of one `question` share it (a loaded dataset may give several per question)."""
+    item = {"id": f"{'f' if task_type == 'ref_free_verification' else 'r'}{k}", "task_type": task_type,
+            "question": question or f"What is {k} + 1?", "response": f"It is {k + 1 if label == 'yes' else k + 2}.",
+            "label": label, "domain": "math", "source": "hand", "split": "seed"}
+    if task_type == "ref_verification":
+        item["reference"] = str(k + 1)
+    return item
+
+
+def test_rm_conversation_adds_the_reference_and_keeps_pairwise_as_it_was():
+    pair = _pair(3)
+    assert rl.rm_conversation(pair, pair["chosen"]) == [{"role": "user", "content": "What is 3 + 3?"},
+                                                        {"role": "assistant", "content": "It is 6."}]
+    ref = _check(4, "ref_verification", "yes")
+    assert rl.rm_conversation(ref) == [{"role": "user", "content": "What is 4 + 1?\n\nReference answer: 5"},
+                                       {"role": "assistant", "content": "It is 5."}]
+    free = _check(4, "ref_free_verification", "no")
+    assert rl.rm_conversation(free) == [{"role": "user", "content": "What is 4 + 1?"},
+                                        {"role": "assistant", "content": "It is 6."}]
+
+
+def test_rm_pairs_match_yes_with_no_same_question_first_seeded():
+    ref = "ref_verification"
+    items = [_pair(1), {**_pair(2), "tie": True},
+             _check(1, ref, "yes", "Q1"), _check(2, ref, "no", "Q1"),  # one question, both classes
+             _check(3, ref, "yes", "Q2"), _check(4, ref, "yes", "Q3"), _check(5, ref, "no", "Q4"),
+             _check(6, ref, "yes", "Q5"), _check(7, ref, "no", "Q5"),
+             _check(8, "ref_free_verification", "yes"), _check(9, "step_level", "yes")]
+    pairs, reasons = rl.rm_pairs(items, seed=0)
+    # the tie is left out; 4 yes vs 3 no give 3 pairs and one left over; the one reference-free item has no partner
+    assert reasons == {"tie": 1, "unpaired": 2}
+    assert [p["task_type"] for p in pairs] == ["pairwise"] + [ref] * 3
+    assert pairs[0]["chosen"] == rl.rm_conversation(items[0], items[0]["chosen"])
+    assert pairs[0]["rejected"] == rl.rm_conversation(items[0], items[0]["rejected"])
+    matched = [(p["chosen_item_id"], p["rejected_item_id"]) for p in pairs[1:]]
+    assert sorted(matched[:2]) == [("r1", "r2"), ("r6", "r7")]  # the same-question pairs come first
+    assert matched[2][1] == "r5" and matched[2][0] in ("r3", "r4")
+    by_id = {i["id"]: i for i in items}
+    for pair in pairs[1:]:
+        assert pair["chosen"] == rl.rm_conversation(by_id[pair["chosen_item_id"]])
+        assert pair["rejected"] == rl.rm_conversation(by_id[pair["rejected_item_id"]])
+    # seeded: the same pairs whatever the input order; another seed may match the left-over items differently
+    assert rl.rm_pairs(list(reversed(items)), seed=0)[0][1:] == pairs[1:]
+    partners = {rl.rm_pairs(items, seed=s)[0][3]["chosen_item_id"] for s in range(10)}
+    assert partners == {"r3", "r4"}
+    # min(#yes, #no) pairs per task type
+    many = [_check(k, ref, "yes" if k % 3 else "no") for k in range(12)]
+    pairs, reasons = rl.rm_pairs(many, seed=1)
+    assert len(pairs) == 4 and reasons == {"unpaired": 4}
+    assert {p["rejected_item_id"] for p in pairs} == {i["id"] for i in many if i["label"] == "no"}
+
+
+def test_rm_threshold_best_balanced_accuracy_by_hand():
+    # sorted: 0.1 no, 0.2 no, 0.5 yes, 0.7 no, 0.9 yes; the midpoints and their balanced accuracy:
+    # 0.15: (2/2 + 1/3) / 2 = 2/3; 0.35: (1 + 2/3) / 2 = 5/6; 0.6: (1/2 + 2/3) / 2 = 7/12; 0.8: (1/2 + 1) / 2 = 3/4
+    threshold, balanced = rl.rm_threshold([0.2, 0.9, 0.5, 0.1, 0.7], ["no", "yes", "yes", "no", "no"])
+    assert threshold == pytest.approx(0.35) and balanced == pytest.approx(5 / 6)
+    assert rl.rm_threshold([-1.0, -2.0, 3.0, 5.0], ["no", "no", "yes", "yes"]) == (1.0, 1.0)
+    # ties: no yes no yes no yes at rewards 1..6; 1.5, 3.5 and 5.5 all give 2/3: the middle one (3 of 6 below)
+    threshold, balanced = rl.rm_threshold([1, 2, 3, 4, 5, 6], ["no", "yes"] * 3)
+    assert threshold == 3.5 and balanced == pytest.approx(2 / 3)
+    # 0.1 no, 0.35 yes, 0.4 no, 0.8 yes: 0.225 and 0.6 both give 3/4, each one item off the middle: the lower
+    assert rl.rm_threshold([0.1, 0.4, 0.35, 0.8], ["no", "no", "yes", "yes"]) == (pytest.approx(0.225), 0.75)
+    # equal rewards are one value: 0.5 (1 yes, 2 no) | 0.9 (yes) -> 0.7, (1/2 + 1) / 2
+    assert rl.rm_threshold([0.5, 0.5, 0.5, 0.9], ["no", "yes", "no", "yes"]) == (pytest.approx(0.7), 0.75)
+    with pytest.raises(ValueError, match="needs 'yes' and 'no' items"):
+        rl.rm_threshold([0.1, 0.2], ["yes", "yes"])
+    with pytest.raises(ValueError, match="two distinct rewards"):
+        rl.rm_threshold([0.3, 0.3], ["yes", "no"])
+    # per task type, as train_rm's summary records them
+    items = [_check(k, "ref_verification", label) for k, label in enumerate(["no", "yes", "yes", "no"])]
+    assert rl.rm_thresholds(items, [0.0, 2.0, 1.0, 3.0]) == {
+        "thresholds": {"ref_verification": 0.5}, "threshold_balanced_accuracy": {"ref_verification": 0.75},
+        "threshold_items": {"ref_verification": 4}}
+
+
+def test_roc_auc_by_hand_and_against_all_pairs():
+    # yes at 0.35 and 0.8, no at 0.1 and 0.4: 3 of the 4 (yes, no) pairs ordered right
+    assert metrics.roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    # equal rewards count 1/2: yes {1, 2} vs no {1, 0} -> (0.5 + 1 + 1 + 1) / 4
+    assert metrics.roc_auc([1, 1, 2, 0], [True, False, True, False]) == 0.875
+    assert metrics.roc_auc([3, 2, 1], [True, True, False]) == 1.0
+    assert metrics.roc_auc([1, 2], [True, True]) is None and metrics.roc_auc([], []) is None
+    rng = np.random.default_rng(0)
+    scores, positive = rng.integers(0, 5, 40).astype(float), rng.random(40) < 0.4
+    pairs = [(s, t) for s, p in zip(scores, positive) if p for t, q in zip(scores, positive) if not q]
+    brute = sum(1.0 if s > t else 0.5 if s == t else 0.0 for s, t in pairs) / len(pairs)
+    assert metrics.roc_auc(scores, positive) == pytest.approx(brute)
+    # a bootstrap resample (items drawn with repeats) scores as the list of the drawn items would
+    idx = rng.integers(0, 40, (3, 40))
+    resampled = metrics._auc(scores, positive)(idx)
+    assert resampled == pytest.approx([metrics.roc_auc(scores[row], positive[row]) for row in idx])
+
+
+def test_rm_verification_judgments_take_the_verdict_from_reward_and_threshold():
+    from judgeflow.judging import prompts_for
+
+    ref, free = "ref_verification", "ref_free_verification"
+    items = [_check(k, ref, label) for k, label in enumerate(["yes", "yes", "no", "no", "yes"])]
+    items += [_check(k, free, label) for k, label in enumerate(["yes", "no"])]
+    rewards = {"r0": 0.9, "r1": -0.2, "r2": 0.1, "r3": -1.0, "r4": 0.0, "f0": 0.7, "f1": 0.2}
+    thresholds = {ref: 0.0, free: 0.5}
+    prompts = prompts_for(items, POOL + ["ref_verification_critique_en"], seed=0)
+    judgments = rl.rm_verification_judgments(prompts, rewards, thresholds)
+    verdicts = {j["item_id"]: j["verdict"] for j in judgments if j["task_type"] == ref}
+    # "yes" only above the threshold: r4's reward equals it, so "no"
+    assert verdicts == {"r0": "yes", "r1": "no", "r2": "yes", "r3": "no", "r4": "no"}
+    for judgment in judgments:
+        assert judgment["model"] == "rm" and judgment["parse_error"] is None and judgment["order"] == "original"
+        assert judgment["correct"] == (judgment["verdict"] == judgment["label"])
+        assert judgment["reward"] == rewards[judgment["item_id"]]
+        assert judgment["threshold"] == thresholds[judgment["task_type"]]
+        assert judgment["text"] == (f"reward = {judgment['reward']:.6f}, "
+                                    f"threshold = {judgment['threshold']:.6f}")
+    result = metrics.task_metrics(judgments, 50, 0.95, 0)
+    block = result["tasks"][ref]
+    # right: r0 and r3; wrong: r1, r2 and r4 -> 2 of 5; recall yes 1/3, no 1/2
+    assert block["accuracy"] == pytest.approx(2 / 5)
+    assert block["balanced_accuracy"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    # the ranking is threshold-free: yes {0.9, -0.2, 0.0} vs no {0.1, -1.0}: 4 of 6 pairs ordered right
+    assert block["reward_roc_auc"] == pytest.approx(4 / 6) and len(block["reward_roc_auc_ci"]) == 2
+    assert result["tasks"][free]["reward_roc_auc"] == 1.0 and result["tasks"][free]["accuracy"] == 1.0
+    rows = [row for row in metrics.tidy(result) if row["metric"] == "reward_roc_auc"]
+    assert {row["group"] for row in rows} == {ref, free}
+    # a generative judge's judgments carry no reward: no reward_roc_auc
+    plain = [{k: v for k, v in j.items() if k != "reward"} for j in judgments]
+    assert "reward_roc_auc" not in metrics.task_metrics(plain, 50, 0.95, 0)["tasks"][ref]
+
+
+def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir, test_config, tmp_path):
+    from judgeflow import models, stages
+    from judgeflow.config import deep_merge, select
+    from judgeflow.records import read_json, read_jsonl, write_jsonl
+    from judgeflow.variants import stage_keys
+
+    ref = "ref_verification"
+    step = {"task_type": "step_level", "steps": ["1 + 1 = 2"], "label": 0}
+    seed = [_pair(k) for k in range(3)] + [{**_pair(3), "tie": True}, {**_check(20, ref, "no"), **step}]
+    seed += [_check(k, ref, "yes" if k % 2 else "no") for k in range(7)]  # 3 yes, 4 no: 3 pairs, 1 left over
+    bench = [_pair(10), _pair(11), _check(30, ref, "yes"), _check(31, ref, "no"), _check(32, ref, "yes"),
+             _check(33, "ref_free_verification", "no"), {**_check(34, ref, "no"), **step}]
+    items = tmp_path / "items.jsonl"
+    write_jsonl(items, seed + [{**item, "split": "benchmark"} for item in bench])
+    model = tmp_path / "models" / "rm"
+    config = deep_merge(select(test_config, *stage_keys("train_rm")),
+                        {"reward_model": {"training": {**TCFG, "batch_size": 2}}})
+    stages.train_rm(config, items, tiny_model_dir, model, tmp_path / "rm.summary.json", tmp_path / "rm.log", 1)
+    summary = read_json(tmp_path / "rm.summary.json")
+    assert summary["items_in"] == 11 and summary["rejected"] == {"tie": 1, "unpaired": 1}
+    assert summary["pairs_by_task"] == {"pairwise": 3, ref: 3} and summary["items_out"] == 6
+    assert set(summary["thresholds"]) == {ref} and summary["threshold_items"] == {ref: 6}
+    assert 0 < summary["threshold_balanced_accuracy"][ref] <= 1
+    # the threshold lives in the summary: the model folder holds only what its checksum manifest lists
+    assert models.verify_model_dir(model)
+    assert {p.name for p in model.iterdir()} == set(models.read_checksums(model)) | {models.CHECKSUMS}
+
+    config = select(test_config, *stage_keys("evaluate_rm"))
+    out = tmp_path / "eval"
+    stages.evaluate_rm(config, "heldout", True, items, str(model), tmp_path / "rm.summary.json",
+                       out / "judgments.jsonl", out / "metrics.json", out / "summary.json", out / "log", 1)
+    # no threshold for reference-free verification (no seed item of it); step-level items get no rm verdict
+    assert read_json(out / "summary.json")["rejected"] == {"no_threshold": 1, "not_scored": 1}
+    judgments = read_jsonl(out / "judgments.jsonl")
+    checks = [j for j in judgments if j["task_type"] == ref]
+    assert len(judgments) == 2 * 2 + 3 and len(checks) == 3
+    threshold = summary["thresholds"][ref]
+    assert all(j["verdict"] == ("yes" if j["reward"] > threshold else "no") and j["threshold"] == threshold
+               for j in checks)
+    result = read_json(out / "metrics.json")
+    assert set(result["tasks"]) == {"pairwise", ref} and result["thresholds"] == summary["thresholds"]
+    assert result["tasks"][ref]["accuracy"] == pytest.approx(sum(j["correct"] for j in checks) / 3)
+    assert result["tasks"][ref]["reward_roc_auc"] == metrics.roc_auc([j["reward"] for j in checks],
+                                                                     [j["label"] == "yes" for j in checks])
+    assert result["note"] == stages.RM_NOTE
+    old = tmp_path / "old.summary.json"  # a reward model trained before the thresholds were recorded
+    old.write_text(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
+    with pytest.raises(ValueError, match="records no reward thresholds"):
+        stages.evaluate_rm(config, "heldout", True, items, str(model), old, out / "j.jsonl", out / "m.json",
+                           out / "s.json", out / "log", 1)
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
     from judgeflow.config import ConfigError, deep_merge, final_model, stage_models

@@ -3,7 +3,8 @@
 Input: judgment records {item_id, order ("original" | "swapped"), sample (int, default 0), task_type, label,
 verdict (None on a parse error), parse_error (None or a reason), correct (bool)} and optionally num_tokens,
 subset, tie (pairwise: the human label is a tie), chosen_first, chosen_longer (pairwise), protocol
-("critique" | "direct"), model.
+("critique" | "direct"), model, reward (verification: a scalar reward model's score, which adds
+`reward_roc_auc`, the threshold-free ROC AUC of the rewards, to the task's block).
 
 Conventions, everywhere:
 - Headline numbers use each item/order's first sample (lowest `sample`); the other samples feed SC@k only.
@@ -34,6 +35,7 @@ from judgeflow.judging import ORDERS
 from judgeflow.records import read_jsonl
 
 TASK_TYPES = ("pairwise", "step_level", "ref_verification", "ref_free_verification", "single_rating")
+VERIFICATION_TASKS = ("ref_verification", "ref_free_verification")
 PRIMARY_METRIC = {"pairwise": "accuracy", "step_level": "f1", "ref_verification": "accuracy",
                   "ref_free_verification": "accuracy", "single_rating": "pearson"}
 
@@ -487,6 +489,53 @@ def _verification_block(items: list[_Item], samples: int, confidence: float, see
     return out
 
 
+
+REWARD_AUC_NOTE = ("reward_roc_auc: ROC AUC of a scalar reward model's rewards against the gold labels, the chance "
+                   "that a 'yes' item scores above a 'no' item (equal rewards count 1/2); threshold-free, unlike "
+                   "its verdicts, whose threshold was chosen on the training items")
+
+
+def _auc(scores, positive):
+    """Statistic: ROC AUC of `scores` for the positive class over the resampled items (the Mann-Whitney U over
+    n_positive x n_negative, equal scores counting 1/2); nan where a resample lacks either class."""
+    scores = np.asarray(scores, dtype=float)
+    positive = np.asarray(positive, dtype=float)
+    _, level = np.unique(scores, return_inverse=True)  # each item's rank among the distinct scores
+    width = int(level.max()) + 1 if len(scores) else 0
+
+    def stat(idx):
+        rows = len(idx)
+        cells = (np.arange(rows)[:, None] * width + level[idx]).ravel()
+
+        def per_level(weights):  # resample x distinct score: the count of one class at that score
+            return np.bincount(cells, weights=weights[idx].ravel(), minlength=rows * width).reshape(rows, width)
+
+        pos, neg = per_level(positive), per_level(1 - positive)
+        below = np.cumsum(neg, axis=1) - neg
+        wins = (pos * (below + neg / 2)).sum(axis=1)
+        pairs = pos.sum(axis=1) * neg.sum(axis=1)
+        return np.divide(wins, pairs, out=np.full(rows, np.nan), where=pairs > 0)
+    return stat
+
+
+def roc_auc(scores, positive) -> float | None:
+    """ROC AUC of `scores` for the items where `positive` is true (ties count 1/2); None without both classes."""
+    if len(scores) != len(positive):
+        raise ValueError(f"{len(scores)} scores but {len(positive)} labels")
+    value = float(_auc(scores, positive)(np.arange(len(scores))[None, :])[0])
+    return value if math.isfinite(value) else None
+
+
+def _reward_auc(items: list[_Item], samples: int, confidence: float, seed: int) -> dict:
+    """reward_roc_auc of verification judgments that carry a scalar `reward` (the reward model's), with its
+    bootstrap interval."""
+    rewards = [item.main()["reward"] for item in items]
+    yes = [label == "yes" for label in _labels(items)]
+    out = {"reward_roc_auc_note": REWARD_AUC_NOTE}
+    _fill(out, "reward_roc_auc", _Resamples(len(items), samples, seed), _auc(rewards, yes), confidence,
+          "needs both 'yes' and 'no' items")
+    return out
+
 def _constant_rows(x):
     return np.ptp(x, axis=1) == 0
 
@@ -677,6 +726,8 @@ def _task_block(task_type: str, records: list[dict], samples: int, confidence: f
             block["sections"] = sections
     if task_type == "step_level":  # without subsets: the one group's F1
         block.update(_subset_mean_f1(items, samples, confidence, seed))
+    if task_type in VERIFICATION_TASKS and all("reward" in j for j in records):
+        block.update(_reward_auc(items, samples, confidence, seed))
     if pairwise:
         categories = _judgebench_categories(items, samples, confidence, seed)
         if categories:

@@ -370,13 +370,14 @@ def _levels(series: pd.Series) -> list:
 _BIAS_METRICS = ("accuracy_chosen_first", "accuracy_chosen_second", "accuracy_chosen_longer", "accuracy_chosen_shorter")
 # The headline table of each task type, its columns in this order (a column no row has is left out): the
 # pairwise table puts JudgeBench's official score beside the project's accuracy; the step-level table leads
-# with ProcessBench's headline, the mean of the subset F1s.
+# with ProcessBench's headline, the mean of the subset F1s; the verification tables end with the reward model's
+# threshold-free ROC AUC (rm only).
 TASK_TABLE_METRICS = {
     "pairwise": ("accuracy", "judgebench_score", "consistent_accuracy", "consistency", "parse_error_rate",
                  "rewardbench_score") + _BIAS_METRICS,
     "step_level": ("subset_mean_f1", "f1", "error_accuracy", "correct_accuracy", "accuracy", "parse_error_rate"),
-    "ref_verification": ("accuracy", "balanced_accuracy", "parse_error_rate"),
-    "ref_free_verification": ("accuracy", "balanced_accuracy", "parse_error_rate"),
+    "ref_verification": ("accuracy", "balanced_accuracy", "parse_error_rate", "reward_roc_auc"),
+    "ref_free_verification": ("accuracy", "balanced_accuracy", "parse_error_rate", "reward_roc_auc"),
     "single_rating": ("pearson", "spearman", "kendall", "exact_agreement", "parse_error_rate"),
 }
 TASK_TABLE_TITLES = {

@@ -1,5 +1,6 @@
 """RL for judges (GRPO with a verifiable verdict reward, as J1, JudgeLRM and J4R train judges), J4R's
-position-robust grouping (EIS-GRPO), and the scalar reward-model baseline's pairwise verdicts.
+position-robust grouping (EIS-GRPO), and the scalar reward-model baseline's verdicts (pairwise, and
+verification through a reward threshold).
 
 Training rows. Every item gives two rows, adjacent in the dataset (rows 2k and 2k+1 are item k): a pairwise
 item its two orders (original, swapped), any other item its one prompt twice. Both groupings therefore train
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter, defaultdict
 
 from judgeflow.judging import PROMPT_FIELDS, prompts_for
+from judgeflow.metrics import VERIFICATION_TASKS
 from judgeflow.templates import order_label
 from judgeflow.verdicts import is_correct, parse_verdict
 
@@ -225,20 +228,123 @@ def eis_trainer_class():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# the scalar reward model as a pairwise judge
+# the scalar reward model as a judge of pairs and of verification items
+
+RM_TASK_TYPES = ("pairwise",) + VERIFICATION_TASKS  # the task types the reward model trains on and judges
 
 
-def rm_conversation(item: dict, response: str) -> list[dict]:
-    """What the reward model scores: the item's question as the user turn, one response as the assistant's."""
-    return [{"role": "user", "content": item["question"]}, {"role": "assistant", "content": response}]
+def rm_conversation(item: dict, response: str | None = None) -> list[dict]:
+    """What the reward model scores: the item's question as the user turn (for reference verification followed
+    by a "Reference answer: ..." line), one response as the assistant's (a pair's side, given; a verification
+    item's own response by default)."""
+    question = item["question"]
+    if item["task_type"] == "ref_verification":
+        question = f"{question}\n\nReference answer: {item['reference']}"
+    return [{"role": "user", "content": question},
+            {"role": "assistant", "content": item["response"] if response is None else response}]
 
 
-def rm_pairs(items: list[dict]) -> list[dict]:
-    """Bradley-Terry training pairs from pairwise items (human ties left out): chosen vs rejected."""
-    return [{"prompt": [{"role": "user", "content": item["question"]}],
-             "chosen": [{"role": "assistant", "content": item["chosen"]}],
-             "rejected": [{"role": "assistant", "content": item["rejected"]}], "item_id": item["id"]}
-            for item in items if item["task_type"] == "pairwise" and not item.get("tie")]
+def rm_pairs(items: list[dict], seed: int) -> tuple[list[dict], Counter]:
+    """Bradley-Terry training pairs, each side a whole conversation (rm_conversation; TRL joins an explicit
+    prompt to each side before tokenizing, so a pair of one question tokenizes as it would with one).
+
+    Pairwise items: chosen vs rejected (human ties left out: reason `tie`). Verification items, per task type:
+    a response labelled "yes" (chosen) vs one labelled "no" (rejected), from a seeded shuffle of each class,
+    pairs of the same question first, then the rest one-to-one, min(#yes, #no) pairs; the items left over are
+    counted as `unpaired`. A question gives one item per task type, so most such pairs join two questions:
+    Bradley-Terry on them ranks right responses above wrong ones across questions (an AUC objective), which a
+    threshold on the reward then turns into verdicts (rm_threshold). Returns (pairs, reasons items were left out)."""
+    pairs, reasons = [], Counter()
+    for item in items:
+        if item["task_type"] != "pairwise":
+            continue
+        if item.get("tie"):
+            reasons["tie"] += 1
+            continue
+        pairs.append({"task_type": "pairwise", "item_id": item["id"],
+                      "chosen": rm_conversation(item, item["chosen"]),
+                      "rejected": rm_conversation(item, item["rejected"])})
+    for task_type in VERIFICATION_TASKS:
+        classes = {}
+        for label in ("yes", "no"):
+            members = sorted((i for i in items if i["task_type"] == task_type and i["label"] == label),
+                             key=lambda i: i["id"])
+            random.Random(f"{seed}:rm:{task_type}:{label}").shuffle(members)
+            classes[label] = members
+        rejected_by_question = defaultdict(list)
+        for item in classes["no"]:
+            rejected_by_question[item["question"]].append(item)
+        matched, rest_yes = [], []
+        for item in classes["yes"]:
+            same = rejected_by_question[item["question"]]
+            if same:
+                matched.append((item, same.pop(0)))
+            else:
+                rest_yes.append(item)
+        used = {no["id"] for _, no in matched}
+        rest_no = [item for item in classes["no"] if item["id"] not in used]
+        matched += list(zip(rest_yes, rest_no))
+        pairs += [{"task_type": task_type, "chosen_item_id": yes["id"], "rejected_item_id": no["id"],
+                   "chosen": rm_conversation(yes), "rejected": rm_conversation(no)} for yes, no in matched]
+        left = len(classes["yes"]) + len(classes["no"]) - 2 * len(matched)
+        if left:
+            reasons["unpaired"] += left
+    return pairs, reasons
+
+
+def rm_threshold(rewards: list[float], labels: list[str]) -> tuple[float, float]:
+    """The reward above which a verification item is judged "yes": of the midpoints between adjacent distinct
+    sorted rewards, the one with the best balanced accuracy (mean of the yes and no recalls) on these items;
+    among equally good ones the one nearest the middle (the number of items below it closest to half of them),
+    then the lower. Returns (threshold, balanced accuracy). Needs both labels and two distinct rewards."""
+    if len(rewards) != len(labels):
+        raise ValueError(f"{len(rewards)} rewards but {len(labels)} labels")
+    yes_total = sum(label == "yes" for label in labels)
+    no_total = len(labels) - yes_total
+    if not yes_total or not no_total:
+        raise ValueError(f"a threshold needs 'yes' and 'no' items, got {yes_total} yes and {no_total} no")
+    values = sorted(set(rewards))
+    if len(values) < 2:
+        raise ValueError(f"a threshold needs two distinct rewards, got only {values}")
+    by_value = {value: [0, 0] for value in values}  # value -> [yes, no] items with that reward
+    for reward, label in zip(rewards, labels):
+        by_value[reward][0 if label == "yes" else 1] += 1
+    best, yes_below, no_below = None, 0, 0
+    for low, high in zip(values, values[1:]):
+        yes_below += by_value[low][0]
+        no_below += by_value[low][1]
+        # balanced accuracy x 2 x yes_total x no_total, an integer: equal scores compare equal
+        score = (yes_total - yes_below) * no_total + no_below * yes_total
+        key = (-score, abs(2 * (yes_below + no_below) - len(rewards)), low)
+        if best is None or key < best[0]:
+            best = (key, (low + high) / 2, score / (2 * yes_total * no_total))
+    return best[1], best[2]
+
+
+def rm_thresholds(items: list[dict], rewards: list[float]) -> dict[str, dict]:
+    """rm_threshold per verification task type of `items` (scored `rewards`, in the same order), as train_rm's
+    summary records it: {"thresholds": {task type: threshold}, "threshold_balanced_accuracy": {task type: its
+    balanced accuracy on these items}, "threshold_items": {task type: items}}."""
+    if len(items) != len(rewards):
+        raise ValueError(f"{len(items)} items but {len(rewards)} rewards")
+    out = {"thresholds": {}, "threshold_balanced_accuracy": {}, "threshold_items": {}}
+    for task_type in VERIFICATION_TASKS:
+        scored = [(reward, item["label"]) for item, reward in zip(items, rewards) if item["task_type"] == task_type]
+        if not scored:
+            continue
+        threshold, balanced = rm_threshold([reward for reward, _ in scored], [label for _, label in scored])
+        out["thresholds"][task_type] = threshold
+        out["threshold_balanced_accuracy"][task_type] = balanced
+        out["threshold_items"][task_type] = len(scored)
+    return out
+
+
+def _rm_record(prompt: dict, verdict: str, text: str, **rewards: float) -> dict:
+    """A judgment record of the reward model (the `evaluate` format: no parse errors, no tokens sampled)."""
+    return {**{key: prompt[key] for key in PROMPT_FIELDS if key in prompt}, "sample": 0, "model": "rm",
+            "text": text, "verdict": verdict, "parse_error": None,
+            "correct": is_correct(prompt["task_type"], verdict, prompt["label"]), "num_tokens": 0,
+            "cue_used": False, **rewards}
 
 
 def rm_judgments(prompts: list[dict], rewards: dict[str, tuple[float, float]], seed: int) -> list[dict]:
@@ -257,8 +363,20 @@ def rm_judgments(prompts: list[dict], rewards: dict[str, tuple[float, float]], s
         other = "B" if chosen_pos == "A" else "A"
         verdict = chosen_pos if chosen > rejected else other if chosen < rejected else "tie"
         reward_a, reward_b = (chosen, rejected) if chosen_pos == "A" else (rejected, chosen)
-        out.append({**{key: prompt[key] for key in PROMPT_FIELDS if key in prompt}, "sample": 0, "model": "rm",
-                    "text": f"reward(A) = {reward_a:.6f}, reward(B) = {reward_b:.6f}", "verdict": verdict,
-                    "parse_error": None, "correct": is_correct("pairwise", verdict, prompt["label"]),
-                    "num_tokens": 0, "cue_used": False, "reward_a": reward_a, "reward_b": reward_b})
+        out.append(_rm_record(prompt, verdict, f"reward(A) = {reward_a:.6f}, reward(B) = {reward_b:.6f}",
+                              reward_a=reward_a, reward_b=reward_b))
+    return out
+
+
+def rm_verification_judgments(prompts: list[dict], rewards: dict[str, float],
+                              thresholds: dict[str, float]) -> list[dict]:
+    """Judgment records (the `evaluate` format) of a scalar reward model on verification prompts: "yes" when
+    the item's reward is above its task type's threshold (rm_threshold, chosen on the training items), else
+    "no". rewards: {item id: reward of its response}; thresholds: {task type: threshold}."""
+    out = []
+    for prompt in prompts:
+        reward, threshold = rewards[prompt["item_id"]], thresholds[prompt["task_type"]]
+        verdict = "yes" if reward > threshold else "no"
+        out.append(_rm_record(prompt, verdict, f"reward = {reward:.6f}, threshold = {threshold:.6f}",
+                              reward=reward, threshold=threshold))
     return out

@@ -633,7 +633,7 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
             judges = {**{f"baseline:{k}": v for k, v in metrics.baseline_judgments(base).items()},
                       **{m: v for m, v in judged.items() if m != "base"}}
             for model, rows in judges.items():
-                tasks = {j["task_type"] for j in rows}  # the reward model (rm) judges pairwise items only
+                tasks = {j["task_type"] for j in rows}  # the reward model (rm) judges some task types only
                 out += [{"benchmark": benchmark, "model": model, **row}
                         for row in comparison_rows(rows, [j for j in base if j["task_type"] in tasks], ecfg,
                                                    config["seed"])
@@ -782,51 +782,81 @@ def train_rl(config: dict, items_path: str, init_dir: str, out_dir: str, summary
 
 def train_rm(config: dict, items_path: str, init_dir: str, out_dir: str, summary: str, log_path: str, threads: int,
              gpus: int = 0, accelerate_config: str | None = None) -> None:
-    """A Bradley-Terry reward model (TRL RewardTrainer) from the base model on chosen vs rejected of the
-    pairwise seed items (the same items the teacher annotated)."""
+    """A Bradley-Terry reward model (TRL RewardTrainer) from the base model on the seed items (the items the
+    teacher annotated): chosen vs rejected of the pairwise ones, a "yes" vs a "no" response of the verification
+    ones (rl.rm_pairs). Then each verification task type's reward threshold for yes/no verdicts, chosen on the
+    items of its training pairs (rl.rm_thresholds), goes into the summary (`thresholds`; the model folder
+    holds the weights only)."""
+    tcfg = config["reward_model"]["training"]
     with stage("train_rm", config, summary, log_path, threads) as s:
-        items = _split(items_path, "seed")
-        pairs = rl.rm_pairs(items)
-        s.items_in = sum(i["task_type"] == "pairwise" for i in items)
-        if s.items_in - len(pairs):
-            s.reject("tie", s.items_in - len(pairs))
+        items = [i for i in _split(items_path, "seed") if i["task_type"] in rl.RM_TASK_TYPES]
+        pairs, reasons = rl.rm_pairs(items, config["seed"])
+        s.items_in = len(items)
+        for reason, count in reasons.items():
+            s.reject(reason, count)
         if not pairs:
-            raise ValueError("train_rm: the seed split has no pairwise item with a chosen and a rejected response; "
-                             "give data.task_ratio.pairwise a share or turn reward_model.enabled off")
-        result = launch.run_training("rm", dict(init_dir=init_dir, pairs=pairs, out_dir=out_dir,
-                                                tcfg=config["reward_model"]["training"], seed=config["seed"]),
+            raise ValueError("train_rm: the seed split gives no pair: no pairwise item with a chosen and a rejected "
+                             "response, and no verification task type with both 'yes' and 'no' items; give "
+                             "data.task_ratio.pairwise or a verification task type a share, or turn "
+                             "reward_model.enabled off")
+        result = launch.run_training("rm", dict(init_dir=init_dir, pairs=pairs, out_dir=out_dir, tcfg=tcfg,
+                                                seed=config["seed"]),
                                      num_processes=max(1, gpus), accelerate_config=accelerate_config)
         if result.get("pairs_too_long"):
             s.reject("too_long", result["pairs_too_long"])
         s.items_out = result.get("pairs_trained", len(pairs))
-        s.extra.update(init_model=init_dir, **result)
+        by_id = {item["id"]: item for item in items}
+        calibration = [by_id[pair[side]] for pair in pairs if pair["task_type"] != "pairwise"
+                       for side in ("chosen_item_id", "rejected_item_id")]
+        rewards = score_conversations(out_dir, [rl.rm_conversation(i) for i in calibration], tcfg["max_length"]) \
+            if calibration else []
+        s.extra.update(init_model=init_dir, pairs_by_task=dict(Counter(p["task_type"] for p in pairs)),
+                       **rl.rm_thresholds(calibration, rewards), **result)
 
 
 RM_NOTE = ("rm is a scalar Bradley-Terry reward model (TRL RewardTrainer) from the base model: a pair is judged "
            "by its two rewards (the higher wins; equal rewards are a tie verdict), so both orders are identical by "
-           "construction; it gives no verdict for the other task types, which it is left out of")
+           "construction; a verification item is judged 'yes' when the reward of its response is above a threshold "
+           "chosen on the training items (the best balanced accuracy there), and reward_roc_auc is the "
+           "threshold-free ROC AUC of its held-out rewards; it gives no verdict for step-level and rating items, "
+           "which it is left out of")
 
 
-def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, model_dir: str, judgments_out: str,
-                metrics_out: str, summary: str, log_path: str, threads: int) -> None:
-    """The reward model as a pairwise judge: each pairwise item's two responses scored, judgments written in
-    the `evaluate` record format (both orders) so the same metrics and report tables read them as model rm."""
+def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, model_dir: str, rm_summary: str,
+                judgments_out: str, metrics_out: str, summary: str, log_path: str, threads: int) -> None:
+    """The reward model as a judge: each pairwise item's two responses scored (both orders written), each
+    verification item's response scored and judged against its task type's threshold (train_rm's summary,
+    `rm_summary`); judgments in the `evaluate` record format so the same metrics and report tables read them as
+    model rm. Verification task types without a threshold (no training pair) and the other task types are
+    left out (rejected: no_threshold, not_scored)."""
     ecfg = config["evaluation"]
     with stage("evaluate_rm", config, summary, log_path, threads) as s:
+        thresholds = read_json(rm_summary).get("thresholds")
+        if thresholds is None:
+            raise ValueError(f"evaluate_rm: {rm_summary} records no reward thresholds (a reward model trained "
+                             "before verification items were scored): re-run train_rm")
         items = _benchmark_items(items_path, heldout)
         pairwise = [i for i in items if i["task_type"] == "pairwise"]
+        verification = [i for i in items if i["task_type"] in thresholds]
         s.items_in = len(items)
-        if len(pairwise) < len(items):
-            s.reject("not_pairwise", len(items) - len(pairwise))
+        left = Counter("no_threshold" if i["task_type"] in metrics.VERIFICATION_TASKS else "not_scored"
+                       for i in items if i["task_type"] != "pairwise" and i["task_type"] not in thresholds)
+        for reason, count in left.items():
+            s.reject(reason, count)
         conversations = [rl.rm_conversation(i, side) for i in pairwise for side in (i["chosen"], i["rejected"])]
+        conversations += [rl.rm_conversation(i) for i in verification]
         scores = score_conversations(model_dir, conversations, config["reward_model"]["training"]["max_length"])
         rewards = {item["id"]: (scores[2 * k], scores[2 * k + 1]) for k, item in enumerate(pairwise)}
         judgments = rl.rm_judgments(_eval_prompts(config, pairwise), rewards, config["seed"])
+        judgments += rl.rm_verification_judgments(_eval_prompts(config, verification),
+                                                  dict(zip((i["id"] for i in verification),
+                                                           scores[2 * len(pairwise):])), thresholds)
         s.items_out = write_jsonl(judgments_out, judgments)
         result = metrics.task_metrics(judgments, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"]) \
-            if judgments else {"tasks": {}, "reason": "no pairwise items"}
+            if judgments else {"tasks": {}, "reason": "no pairwise items and no verification items with a threshold"}
         result.update(model="rm", benchmark=benchmark, model_dir=model_dir, weights_of=None,
                       experiment=config["experiment"], settings_hash=config_hash(config), note=RM_NOTE,
-                      judgment_stats=_judgment_stats(judgments))
+                      thresholds=thresholds, judgment_stats=_judgment_stats(judgments))
         write_json(metrics_out, result)
-        s.extra.update(model="rm", benchmark=benchmark, ties=sum(j["verdict"] == "tie" for j in judgments))
+        s.extra.update(model="rm", benchmark=benchmark, ties=sum(j["verdict"] == "tie" for j in judgments),
+                       thresholds=thresholds)

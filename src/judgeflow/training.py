@@ -393,7 +393,7 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
                                "incorrect sampled judgment; see the sampling stage's summary.json")
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
-    rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
+    rows = [{k: p[k] for k in ("chosen", "rejected")} for p in pairs]
     dataset = Dataset.from_list(rows)
     loss = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, nll_weight]} if nll_weight > 0 \
         else {"loss_type": ["sigmoid"]}
@@ -469,17 +469,18 @@ def train_rl(init_dir: str, rows: list[dict], out_dir: str | Path, rcfg: dict, s
 
 def train_rm(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict, seed: int) -> dict:
     """A Bradley-Terry reward model (TRL RewardTrainer) from the base model: a score head on its last token,
-    trained on chosen vs rejected responses of the pairwise seed items (judgeflow.rl.rm_pairs)."""
+    trained on chosen vs rejected conversations (judgeflow.rl.rm_pairs: pairwise and verification seed items)."""
     from datasets import Dataset
     from transformers import set_seed
     from trl import RewardConfig, RewardTrainer
 
     if not pairs:
-        raise EmptyTrainingSet(f"no preference pairs for {out_dir}: the seed split has no pairwise item")
+        raise EmptyTrainingSet(f"no preference pairs for {out_dir}: the seed split gives no pairwise or "
+                               "verification pair")
     set_seed(seed)  # the new score head is drawn when the model is loaded, before RewardTrainer seeds anything
     model, tokenizer = load_reward_model(init_dir)
     work_dir = Path(str(out_dir) + ".work")
-    rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
+    rows = [{k: p[k] for k in ("chosen", "rejected")} for p in pairs]
     args = RewardConfig(**{**_common_args(tcfg, work_dir, seed, len(rows)), "gradient_checkpointing": False})
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                             peft_config=_peft_config(tcfg["lora"], "SEQ_CLS"))

@@ -154,7 +154,7 @@ def evaluated_model(variant, model):
 def eval_dir(variant, model, benchmark):
     """Evaluation outputs of one model of a variant on one benchmark."""
     model = evaluated_model(variant, model)
-    evaluation = "evaluate_rm" if model == "rm" else "evaluate"  # the reward model scores pairs (evaluate_rm)
+    evaluation = "evaluate_rm" if model == "rm" else "evaluate"  # the reward model is scored by evaluate_rm
     return f"{run_dir(variant, model_stage(model), evaluation)}/eval/{model}/{benchmark}"
 
 

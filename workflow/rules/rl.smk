@@ -1,7 +1,9 @@
 # RL for judges: GRPO on the seed items with a verifiable verdict reward (J1, JudgeLRM, J4R), from the model
 # rl.init names, with plain or EIS grouping (rl.grouping; judgeflow.rl). And the classifier baseline: a scalar
-# Bradley-Terry reward model (TRL RewardTrainer) from the base model on the pairwise seed items, which judges
-# a pair by its two rewards (evaluate_rm writes the `evaluate` record format, model rm, pairwise items only).
+# Bradley-Terry reward model (TRL RewardTrainer) from the base model on the pairwise and verification seed items,
+# which judges a pair by its two rewards and a verification item by its reward against the threshold train_rm
+# chose on its training items and recorded in rm.summary.json (evaluate_rm writes the `evaluate` record format,
+# model rm; step-level and rating items are left out).
 
 
 rule train_rl:
@@ -54,6 +56,7 @@ rule evaluate_rm:
     input:
         judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
         model=lambda w: model_dir(w.variant, "rm"),
+        rm_summary=lambda w: f"{model_dir(w.variant, 'rm')}.summary.json",
     output:
         judgments=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/metrics.json",
