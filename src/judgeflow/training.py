@@ -393,7 +393,7 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
                                "incorrect sampled judgment; see the sampling stage's summary.json")
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
-    rows = [{k: p[k] for k in ("chosen", "rejected")} for p in pairs]
+    rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
     dataset = Dataset.from_list(rows)
     loss = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, nll_weight]} if nll_weight > 0 \
         else {"loss_type": ["sigmoid"]}
