@@ -9,15 +9,34 @@ import pytest
 from judgeflow import estimate
 
 
-def test_default_run_units_follow_the_config(default_config):
-    units = {stage: (jobs, count) for stage, jobs, count in estimate.stage_units(default_config)}
-    splits = default_config["data"]["splits"]
-    records = splits["benchmark"] + splits["seed"] + splits["rollout_batch"] * default_config["rollout"]["rounds"]
-    assert units["generate_responses"] == (1, records * default_config["generate"]["samples_per_question"])
-    assert units["annotate"] == (1, splits["seed"] * default_config["teacher"]["samples_per_order"])
-    # base, sft, dpo and one round are evaluated on the held-out split
-    assert units["evaluate"] == (4, 4 * splits["benchmark"])
-    assert "train_rl" not in units and "train_rm" not in units
+def test_judge_prompts_follow_the_task_mix(default_config):
+    config = copy.deepcopy(default_config)
+    config["data"]["task_ratio"] = {"pairwise": 0, "step_level": 0, "ref_verification": 1,
+                                    "ref_free_verification": 0, "single_rating": 0}
+    # one task type: every record gives ITEM_YIELD items of one order, mixed or not
+    assert estimate.judge_prompts(100, config, mixed=False) == pytest.approx(100 * estimate.ITEM_YIELD)
+    assert estimate.judge_prompts(100, config, mixed=True) == pytest.approx(100 * estimate.ITEM_YIELD)
+    config["data"]["task_ratio"].update(pairwise=1)
+    # held-out: both types' items, a pairwise one in two orders; mixed 1:1, the same here (the shares are equal)
+    assert estimate.judge_prompts(10, config, mixed=False) == pytest.approx(10 * estimate.ITEM_YIELD * 3)
+    assert estimate.judge_prompts(10, config, mixed=True) == pytest.approx(10 * estimate.ITEM_YIELD * 3)
+    config["data"]["task_ratio"].update(pairwise=3)
+    # 3:1 mix: pairwise items cap it at 10 x yield, plus a third as many verification items
+    assert estimate.judge_prompts(10, config, mixed=True) == pytest.approx(10 * estimate.ITEM_YIELD * (2 + 1 / 3))
+
+
+def test_default_run_stages_follow_the_config(default_config):
+    jobs = {stage: count for stage, count, _ in estimate.stage_tokens(default_config)}
+    assert jobs == {"generate_responses": 1, "annotate": 1, "train_sft": 1, "dpo_sample": 1, "train_dpo": 1,
+                    "rollout_sample": 1, "train_rollout": 1, "evaluate": 4}  # base, sft, dpo, round 1
+    tokens = {stage: count for stage, _, count in estimate.stage_tokens(default_config)}
+    doubled = copy.deepcopy(default_config)
+    doubled["data"]["splits"]["benchmark"] *= 2
+    doubled["sft"]["epochs"] *= 2
+    more = {stage: count for stage, _, count in estimate.stage_tokens(doubled)}
+    assert more["evaluate"] == pytest.approx(2 * tokens["evaluate"])
+    assert more["train_sft"] == pytest.approx(2 * tokens["train_sft"])
+    assert more["annotate"] == pytest.approx(tokens["annotate"])
 
 
 def test_switched_off_stages_cost_nothing(default_config):
@@ -26,9 +45,9 @@ def test_switched_off_stages_cost_nothing(default_config):
     config["dpo"]["max_pairs"] = 0
     config["rollout"]["rounds"] = 0
     config["teacher"]["critiques"] = "programmatic"
-    stages = {stage for stage, _, _ in estimate.stage_units(config)}
-    assert stages == {"generate_responses", "evaluate"}
-    assert dict((s, j) for s, j, _ in estimate.stage_units(config))["evaluate"] == 1
+    rows = estimate.stage_tokens(config)
+    assert {stage for stage, _, _ in rows} == {"generate_responses", "evaluate"}
+    assert dict((stage, jobs) for stage, jobs, _ in rows)["evaluate"] == 1
 
 
 def test_estimate_scales_with_work_and_peak(default_config):
@@ -41,8 +60,7 @@ def test_estimate_scales_with_work_and_peak(default_config):
                                                           "bfloat16")["calibrated"]
     # model seconds are FLOPs over peak x efficiency: a stage's high bound minus its fixed job cost, by hand
     train = next(row for row in slow["stages"] if row["stage"] == "train_sft")
-    tokens = default_config["data"]["splits"]["seed"] * default_config["sft"]["epochs"] * \
-        estimate.CALIBRATION["train_sft"]
+    tokens = dict((stage, count) for stage, _, count in estimate.stage_tokens(default_config))["train_sft"]
     per_token = 4 if default_config["sft"]["lora"]["enabled"] else 6
     expected = per_token * tokens * 1e8 / (100e9 * estimate.EFFICIENCY[("cpu", "bfloat16")]["training"][0])
     assert train["seconds"][1] == round(expected + estimate.JOB_SECONDS["model"][1])

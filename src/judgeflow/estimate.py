@@ -1,8 +1,10 @@
 """A wall-time estimate of a run's main DAG before its first job, from its token counts and this machine's peak.
 
-Each model stage's tokens are the config's units (records of a split x samples x epochs) times the tokens one
-unit cost in a measured run of the default config (CALIBRATION); model FLOPs are 2·P per sampled or prefilled
-token and 4·P (LoRA) or 6·P (full) per trained token, as the stage summaries count them (judgeflow.hardware).
+Each model stage's tokens come from the config: judge prompts per split (records x the items a record gives per
+task type with a share x its orders, after the seed split's task mix), samples and token budgets, SFT examples and
+preference pairs per prompt, epochs, with the per-prompt constants below measured in the stage summaries of the
+default run and of learning runs 5 and 6; model FLOPs are 2·P per sampled or prefilled token and 4·P (LoRA) or
+6·P (full) per trained token, as the stage summaries count them (judgeflow.hardware).
 Seconds are FLOPs / (the matmul peak measured now x the share of it such work reached in measured runs,
 EFFICIENCY: a low and a high figure per device and dtype), plus a measured fixed cost per job. The estimate
 covers the main run (`snakemake all`), not the ablations or extra benchmark files; the report's cost table
@@ -22,26 +24,32 @@ from judgeflow.config import REPO_ROOT
 from judgeflow.config_checks import load_config
 from judgeflow.hardware import describe, fact_lines
 
-# Tokens processed per unit (the stage summaries' `compute.tokens` divided by the units of
-# `stage_units`) in `make run` on config/config.yaml, commit 3a426ab (2026-12-02), a 2-core AMD EPYC Zen 4 in
-# bf16: generate 14331 tokens / 80 record-samples, annotate 34549 / 80 seed-record-samples, dpo_sample 9035 / 80,
-# rollout_sample 12710 / 40, evaluate ~20560 per model / 10 held-out records, train_sft 9860 / 20 seed-record-epochs,
-# train_dpo 11206 / 20, train_rollout 5022 / 10. They hold the default task mix, prompt lengths and token budgets;
-# a config far from them (one task type, longer critiques) is estimated less well.
-CALIBRATION = {
-    "generate_responses": 179.1, "annotate": 431.9, "dpo_sample": 112.9, "dpo_sample_seed": 431.9,
-    "rollout_sample": 317.8, "evaluate": 2056.0, "train_sft": 493.0, "train_dpo": 560.3, "train_rollout": 502.2,
-    "train_rl": 431.9, "train_rm": 560.3,
-}
+# Per-prompt constants, from the stage summaries of `make run` on config/config.yaml (commit 3a426ab, Zen 4, the
+# five-task mix) and of learning runs 5-6 (reference verification alone); each names what it was read from.
+ITEM_YIELD = 0.8         # judge items per record and task type with a share (default held-out split: 39 of 50)
+PROMPT_TOKENS = 350      # prefilled tokens of a judge prompt (default teacher: 57 prompts x (350 + 4 x 54) = 34.5k)
+CRITIQUE_FILL = 0.85     # sampled share of a critique's budget (default teacher: 54 of 64 tokens) ...
+CRITIQUE_CAP = 64        # ... and critiques end by about here whatever the budget (runs 5-6: ~40 of 128)
+QUESTION_TOKENS = 90     # a question prompt of generate-then-grade (default: 80 x (90 + 0.93 x 96) = 14.3k)
+ANSWER_FILL = 0.93       # sampled share of an answer's budget (answers mostly run to the limit)
+EXAMPLE_TOKENS = 310     # a trained judge example, prompt + completion (default SFT 308, run 6's SFT 276)
+PAIR_TOKENS = 750        # a DPO pair, both sides (default 934, run 5 569)
+RM_PAIR_TOKENS = 400     # a reward-model pair: two question + response conversations, no judge template
+SFT_KEEP = {"model": 0.45, "programmatic": 0.85}  # SFT examples per seed prompt (default 26 of 57; run 4 220 of 260)
+DPO_POOL = 0.3           # DPO-sampled prompts per seed prompt when DPO samples the teacher's pool (default 19 of 57)
+DPO_PAIRS = {"pool": 0.2, "seed": 0.87}   # DPO pairs per seed prompt (default 12 of 57; run 5 225 of 260)
+ROUND_KEEP = 0.6         # kept round examples per round prompt (default 14 of 27; run 5 240 of 260)
+RM_PAIRS = 0.45          # reward-model pairs per seed item (run 6: 110 of 260)
 # The share of the matmul peak of the dtype in use that model work reached, (low, high), by (device, dtype),
 # from the stage summaries and benchmarks in benchmarks/README.md: bf16 on a Zen 4 and a Zen 5 EPYC (sampling
-# 11-29 %, LoRA training 6-13 %), float32 on an AVX2 EPYC (sampling 36-66 %, training 20-39 %). GPUs: not
-# measured, a wide guess, flagged as such.
+# 11-42 %, causal-LM training 6-16 %; the reward model, which has no 49k-vocabulary head, 39 % in run 6),
+# float32 on an AVX2 EPYC (sampling 36-66 %, training 20-45 %: run 4's full SFT 43 %). GPUs: not measured, a
+# wide guess, flagged as such.
 EFFICIENCY = {
-    ("cpu", "bfloat16"): {"sampling": (0.11, 0.29), "training": (0.06, 0.13)},
-    ("cpu", "float32"): {"sampling": (0.36, 0.66), "training": (0.20, 0.39)},
+    ("cpu", "bfloat16"): {"sampling": (0.11, 0.42), "training": (0.06, 0.16), "reward_model": (0.20, 0.40)},
+    ("cpu", "float32"): {"sampling": (0.36, 0.66), "training": (0.20, 0.45), "reward_model": (0.20, 0.45)},
 }
-GUESSED_EFFICIENCY = {"sampling": (0.05, 0.40), "training": (0.10, 0.50)}
+GUESSED_EFFICIENCY = {"sampling": (0.05, 0.40), "training": (0.10, 0.50), "reward_model": (0.10, 0.50)}
 # Seconds per job besides model work (imports, loading, the in-job peak probe, Snakemake's own bookkeeping) in
 # the calibration run: 17-30 s per model job, ~8 s per light job, 34 s to prepare the GGUF model.
 JOB_SECONDS = {"model": (17.0, 30.0), "light": (5.0, 10.0), "prepare": (20.0, 40.0)}
@@ -51,7 +59,7 @@ JOB_SECONDS = {"model": (17.0, 30.0), "light": (5.0, 10.0), "prepare": (20.0, 40
 class StageCost:
     stage: str
     jobs: int
-    kind: str  # sampling | training
+    kind: str  # sampling | training | reward_model (EFFICIENCY's keys)
     tokens: float
     flops: float
 
@@ -91,37 +99,69 @@ def _safetensors_parameters(folder: Path) -> int | None:
     return total
 
 
-def stage_units(config: dict) -> list[tuple[str, int, float]]:
-    """(stage, jobs, units) of the main run's model stages, units as CALIBRATION counts them."""
-    splits, rollout = config["data"]["splits"], config["rollout"]
+def judge_prompts(records: float, config: dict, mixed: bool) -> float:
+    """Judge prompts of `records` records: ITEM_YIELD items per task type with a share, both orders of a pairwise
+    one. `mixed`: the seed split and rollout batches keep the largest subset that follows data.task_ratio, so the
+    task with the largest share caps the items (the held-out split keeps every item)."""
+    ratio = {task: share for task, share in config["data"]["task_ratio"].items() if share > 0}
+    orders = {task: 2 if task == "pairwise" else 1 for task in ratio}
+    if not mixed:
+        return records * ITEM_YIELD * sum(orders.values())
+    total = sum(ratio.values())
+    items = min(records * ITEM_YIELD * total / max(ratio.values()), records * ITEM_YIELD * len(ratio))
+    return items * sum(share / total * orders[task] for task, share in ratio.items())
+
+
+def _sampled(prompts: float, samples: int, max_new_tokens: int) -> float:
+    """Tokens a sampler processes: each prompt prefilled once (its samples share it) and each sample's critique."""
+    return prompts * (PROMPT_TOKENS + samples * CRITIQUE_FILL * min(max_new_tokens, CRITIQUE_CAP))
+
+
+def stage_tokens(config: dict) -> list[tuple[str, int, float]]:
+    """(stage, jobs, tokens) of the main run's model stages."""
+    splits, rollout, teacher = config["data"]["splits"], config["rollout"], config["teacher"]
     rounds = rollout["rounds"]
     fresh = rollout.get("items", "fresh") == "fresh"
-    round_records = splits["rollout_batch"] if fresh else splits["seed"]
-    generators = config["generate"]["generators"]
+    seed_prompts = judge_prompts(splits["seed"], config, mixed=True)
+    round_prompts = judge_prompts(splits["rollout_batch"], config, mixed=True) if fresh else seed_prompts
+    generate = config["generate"]
     records = splits["benchmark"] + splits["seed"] + (splits["rollout_batch"] * rounds if fresh else 0)
-    rows = [("generate_responses", len(generators),
-             len(generators) * records * config["generate"]["samples_per_question"])]
-    if config["teacher"].get("critiques", "model") == "model":
-        rows.append(("annotate", 1, splits["seed"] * config["teacher"]["samples_per_order"]))
-    sft = config["teacher"].get("max_sft_examples") != 0
+    rows = [("generate_responses", len(generate["generators"]),
+             len(generate["generators"]) * records * generate["samples_per_question"]
+             * (QUESTION_TOKENS + ANSWER_FILL * generate["sampling"]["max_new_tokens"]))]
+    critiques = teacher.get("critiques", "model")
+    if critiques == "model":
+        rows.append(("annotate", 1, _sampled(seed_prompts, teacher["samples_per_order"],
+                                             teacher["sampling"]["max_new_tokens"])))
+    sft = teacher.get("max_sft_examples") != 0
     if sft:
-        rows.append(("train_sft", 1, splits["seed"] * config["sft"]["epochs"]))
-    dpo = config["dpo"].get("max_pairs") != 0
-    if dpo:
-        key = "dpo_sample_seed" if config["dpo"].get("items") == "seed" else "dpo_sample"
-        rows += [(key, 1, splits["seed"] * config["dpo"]["samples_per_item"]),
-                 ("train_dpo", 1, splits["seed"] * config["dpo"]["training"]["epochs"])]
+        examples = min(teacher.get("max_sft_examples") or math.inf, seed_prompts * SFT_KEEP[critiques])
+        examples /= 1 - teacher.get("chat_share", 0.0)
+        rows.append(("train_sft", 1, examples * config["sft"]["epochs"] * EXAMPLE_TOKENS))
+    dpo = config["dpo"]
+    with_dpo = dpo.get("max_pairs") != 0
+    if with_dpo:
+        items = dpo.get("items", "pool")
+        pairs = min(dpo.get("max_pairs") or math.inf, seed_prompts * DPO_PAIRS[items])
+        rows += [("dpo_sample", 1, _sampled(seed_prompts * (DPO_POOL if items == "pool" else 1),
+                                            dpo["samples_per_item"], dpo["sampling"]["max_new_tokens"])),
+                 ("train_dpo", 1, pairs * dpo["training"]["epochs"] * PAIR_TOKENS)]
     if rounds:
-        rows += [("rollout_sample", rounds, rounds * round_records * rollout["samples_per_item"]),
-                 ("train_rollout", rounds, rounds * round_records * rollout["training"]["epochs"])]
+        rows += [("rollout_sample", rounds, rounds * _sampled(round_prompts, rollout["samples_per_item"],
+                                                              rollout["sampling"]["max_new_tokens"])),
+                 ("train_rollout", rounds, rounds * round_prompts * ROUND_KEEP * rollout["training"]["epochs"]
+                  * EXAMPLE_TOKENS)]
     rl, rm = config.get("rl", {}), config.get("reward_model", {})
     if rl.get("enabled") and rl.get("max_items") != 0:
-        items = rl["max_items"] or splits["seed"]
-        rows.append(("train_rl", 1, items * 2 * rl["num_generations"] * rl["training"]["epochs"]))
+        rows_ = 2 * (rl["max_items"] or seed_prompts)
+        rows.append(("train_rl", 1, rows_ * rl["num_generations"] * rl["training"]["epochs"]
+                     * (PROMPT_TOKENS + CRITIQUE_FILL * min(rl["max_completion_length"], CRITIQUE_CAP))))
     if rm.get("enabled"):
-        rows.append(("train_rm", 1, splits["seed"] * rm["training"]["epochs"]))
-    models = 1 + sft + dpo + rounds + bool(rl.get("enabled")) + bool(rm.get("enabled"))
-    rows.append(("evaluate", models, models * splits["benchmark"]))
+        items = judge_prompts(splits["seed"], config, mixed=True)
+        rows.append(("train_rm", 1, items * RM_PAIRS * rm["training"]["epochs"] * RM_PAIR_TOKENS))
+    models = 1 + sft + with_dpo + rounds + bool(rl.get("enabled"))  # rm scores, it does not sample: left out
+    heldout = judge_prompts(splits["benchmark"], config, mixed=False)
+    rows.append(("evaluate", models, models * _sampled(heldout, 1, config["evaluation"]["sampling"]["max_new_tokens"])))
     return rows
 
 
@@ -130,23 +170,23 @@ def stage_costs(config: dict, parameters: dict[str, int]) -> list[StageCost]:
     base = parameters[config["base_model"]]
     teacher = parameters[config["teacher"]["model"]]
     generators = [parameters[name] for name in config["generate"]["generators"]]
+    blocks = {"train_sft": config["sft"], "train_dpo": config["dpo"]["training"],
+              "train_rollout": config["rollout"]["training"], "train_rl": config.get("rl", {}).get("training"),
+              "train_rm": config.get("reward_model", {}).get("training")}
     costs = []
-    for stage, jobs, units in stage_units(config):
-        tokens = units * CALIBRATION[stage]
+    for stage, jobs, tokens in stage_tokens(config):
         if stage == "generate_responses":
             flops = 2 * tokens * sum(generators) / len(generators)
         elif stage == "annotate":
             flops = 2 * tokens * teacher
-        elif stage.startswith("train_"):
-            block = {"train_sft": config["sft"], "train_dpo": config["dpo"]["training"],
-                     "train_rollout": config["rollout"]["training"], "train_rl": config.get("rl", {}).get("training"),
-                     "train_rm": config.get("reward_model", {}).get("training")}[stage]
-            per_token = 4 if block["lora"]["enabled"] else 6
+        elif stage in blocks:
+            per_token = 4 if blocks[stage]["lora"]["enabled"] else 6
             # GRPO also samples its completions (2·P per token) before it trains on them
             flops = (per_token + (2 if stage == "train_rl" else 0)) * tokens * base
         else:
             flops = 2 * tokens * base
-        costs.append(StageCost(stage, jobs, "training" if stage.startswith("train_") else "sampling", tokens, flops))
+        kind = "reward_model" if stage == "train_rm" else "training" if stage in blocks else "sampling"
+        costs.append(StageCost(stage, jobs, kind, tokens, flops))
     return costs
 
 
