@@ -39,7 +39,7 @@ SFT_KEEP = {"model": 0.45, "programmatic": 0.85}  # SFT examples per seed prompt
 DPO_POOL = 0.3           # DPO-sampled prompts per seed prompt when DPO samples the teacher's pool (default 19 of 57)
 DPO_PAIRS = {"pool": 0.2, "seed": 0.87}   # DPO pairs per seed prompt (default 12 of 57; run 5 225 of 260)
 ROUND_KEEP = 0.6         # kept round examples per round prompt (default 14 of 27; run 5 240 of 260)
-RM_PAIRS = 0.45          # reward-model pairs per seed item (run 6: 110 of 260)
+RM_PAIRS = 0.45          # reward-model pairs per seed prompt (run 6: 110 of 260)
 # The share of the matmul peak of the dtype in use that model work reached, (low, high), by (device, dtype),
 # from the stage summaries and benchmarks in benchmarks/README.md: bf16 on a Zen 4 and a Zen 5 EPYC (sampling
 # 11-42 %, causal-LM training 6-16 %; the reward model, which has no 49k-vocabulary head, 39 % in run 6),
@@ -153,12 +153,11 @@ def stage_tokens(config: dict) -> list[tuple[str, int, float]]:
                   * EXAMPLE_TOKENS)]
     rl, rm = config.get("rl", {}), config.get("reward_model", {})
     if rl.get("enabled") and rl.get("max_items") != 0:
-        rows_ = 2 * (rl["max_items"] or seed_prompts)
-        rows.append(("train_rl", 1, rows_ * rl["num_generations"] * rl["training"]["epochs"]
+        completions = 2 * (rl["max_items"] or seed_prompts) * rl["num_generations"]  # two rows per item
+        rows.append(("train_rl", 1, completions * rl["training"]["epochs"]
                      * (PROMPT_TOKENS + CRITIQUE_FILL * min(rl["max_completion_length"], CRITIQUE_CAP))))
     if rm.get("enabled"):
-        items = judge_prompts(splits["seed"], config, mixed=True)
-        rows.append(("train_rm", 1, items * RM_PAIRS * rm["training"]["epochs"] * RM_PAIR_TOKENS))
+        rows.append(("train_rm", 1, seed_prompts * RM_PAIRS * rm["training"]["epochs"] * RM_PAIR_TOKENS))
     models = 1 + sft + with_dpo + rounds + bool(rl.get("enabled"))  # rm scores, it does not sample: left out
     heldout = judge_prompts(splits["benchmark"], config, mixed=False)
     rows.append(("evaluate", models, models * _sampled(heldout, 1, config["evaluation"]["sampling"]["max_new_tokens"])))
@@ -190,9 +189,7 @@ def stage_costs(config: dict, parameters: dict[str, int]) -> list[StageCost]:
     return costs
 
 
-def light_jobs(config: dict) -> int:
-    """Jobs without model work in the main run: ingest, build_items and the report's four."""
-    return 6
+LIGHT_JOBS = 6  # jobs without model work in the main run: ingest, build_items and the report's four
 
 
 def estimate(config: dict, parameters: dict[str, int], peak_gflops: float, device: str, dtype: str) -> dict:
@@ -207,10 +204,10 @@ def estimate(config: dict, parameters: dict[str, int], peak_gflops: float, devic
         rows.append({"stage": cost.stage, "jobs": cost.jobs, "kind": cost.kind, "tokens": round(cost.tokens),
                      "gflop": round(cost.flops / 1e9), "seconds": [round(s) for s in seconds]})
         low, high = low + seconds[0], high + seconds[1]
-    light, prepare = light_jobs(config), sum(parameters[name] != 0 for name in config["models"])
-    low += light * JOB_SECONDS["light"][0] + prepare * JOB_SECONDS["prepare"][0]
-    high += light * JOB_SECONDS["light"][1] + prepare * JOB_SECONDS["prepare"][1]
-    return {"stages": rows, "light_jobs": light, "seconds": [round(low), round(high)], "device": device,
+    prepare = sum(parameters[name] != 0 for name in config["models"])
+    low += LIGHT_JOBS * JOB_SECONDS["light"][0] + prepare * JOB_SECONDS["prepare"][0]
+    high += LIGHT_JOBS * JOB_SECONDS["light"][1] + prepare * JOB_SECONDS["prepare"][1]
+    return {"stages": rows, "light_jobs": LIGHT_JOBS, "seconds": [round(low), round(high)], "device": device,
             "dtype": dtype, "peak_gflops": peak_gflops, "calibrated": efficiency is not None}
 
 
