@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from judgeflow.config import REPO_ROOT, ConfigError
-from judgeflow.config_checks import load_config, missing_inputs
+from judgeflow.config import ConfigError
+from judgeflow.config_checks import load_config, missing_inputs, with_default_config
 from judgeflow.variants import build_variants
 
 
@@ -15,10 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     (config/config.yaml first when it is not given), with the ablation variants. Snakemake reads --configfile
     itself before the workflow starts and says only 'not valid JSON or YAML' on a syntax error; this names the
     file and line."""
-    paths = [Path(p) for p in (sys.argv[1:] if argv is None else argv)]
-    default = REPO_ROOT / "config" / "config.yaml"
-    if not any(p.resolve() == default for p in paths):
-        paths.insert(0, default)
+    paths = with_default_config(sys.argv[1:] if argv is None else argv)
     try:
         variants = build_variants(load_config(*paths))
     except ConfigError as error:

@@ -11,10 +11,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from judgeflow.config import SCHEMA_PATH, ConfigError, deep_merge, fresh_rounds, load_yaml, schema_problems
+from judgeflow.config import REPO_ROOT, SCHEMA_PATH, ConfigError, deep_merge, fresh_rounds, load_yaml, schema_problems
 from judgeflow.loaders import LOCAL_FILE_KEYS
 from judgeflow.templates import _FIELDS, TEMPLATES
 from judgeflow.verdicts import TASK_TYPES
+
+
+def with_default_config(paths: list[str | Path]) -> list[Path]:
+    """The config files a run merges: config/config.yaml first (the Snakefile's `configfile`) unless given, then
+    `paths` in order, as snakemake --configfile overlays them."""
+    paths = [Path(p) for p in paths]
+    default = REPO_ROOT / "config" / "config.yaml"
+    return paths if any(p.resolve() == default for p in paths) else [default, *paths]
 
 
 def load_config(*paths: str | Path) -> dict:

@@ -20,8 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from judgeflow.config import REPO_ROOT
-from judgeflow.config_checks import load_config
+from judgeflow.config_checks import load_config, with_default_config
 from judgeflow.hardware import describe, fact_lines
 
 # Per-prompt constants, from the stage summaries of `make run` on config/config.yaml (commit 3a426ab, Zen 4, the
@@ -236,11 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(args[0]))
     facts = describe()
     print("\n".join(fact_lines(facts)))
-    paths = [Path(p) for p in args[1:]]
-    default = REPO_ROOT / "config" / "config.yaml"
-    if not any(p.resolve() == default for p in paths):
-        paths.insert(0, default)
-    config = load_config(*paths)
+    config = load_config(*with_default_config(args[1:]))
     parameters = model_parameters(config)
     unknown = sorted(name for name, count in parameters.items() if count is None)
     if unknown:

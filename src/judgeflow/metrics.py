@@ -489,7 +489,6 @@ def _verification_block(items: list[_Item], samples: int, confidence: float, see
     return out
 
 
-
 REWARD_AUC_NOTE = ("reward_roc_auc: ROC AUC of a scalar reward model's rewards against the gold labels, the chance "
                    "that a 'yes' item scores above a 'no' item (equal rewards count 1/2); threshold-free, unlike "
                    "its verdicts, whose threshold was chosen on the training items")
@@ -535,6 +534,7 @@ def _reward_auc(items: list[_Item], samples: int, confidence: float, seed: int) 
     _fill(out, "reward_roc_auc", _Resamples(len(items), samples, seed), _auc(rewards, yes), confidence,
           "needs both 'yes' and 'no' items")
     return out
+
 
 def _constant_rows(x):
     return np.ptp(x, axis=1) == 0
