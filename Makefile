@@ -23,22 +23,22 @@ $(BIN)/.installed: pyproject.toml constraints.txt tools/install.py
 setup: $(BIN)/.installed
 
 # each run first checks its config (a YAML error named with file and line, every ablation variant validated),
-# then prints the hardware, the precision it will use and an estimate of the run's wall time (judgeflow.estimate)
+# then prints the hardware, the precision it will use and an estimate of the run's wall time (judgeflow.core.estimate)
 run: setup
-	$(BIN)/python -m judgeflow.check_config
-	$(BIN)/python -m judgeflow.estimate $(CORES)
+	$(BIN)/python -m judgeflow.core.check_config
+	$(BIN)/python -m judgeflow.core.estimate $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 # the five-task learning run (docs/learning.md): runs 1-3, the judge learns the wording, not the checks
 learning: setup
-	$(BIN)/python -m judgeflow.check_config config/experiments/cpu_learning.yaml
-	$(BIN)/python -m judgeflow.estimate $(CORES) config/experiments/cpu_learning.yaml
+	$(BIN)/python -m judgeflow.core.check_config config/experiments/cpu_learning.yaml
+	$(BIN)/python -m judgeflow.core.estimate $(CORES) config/experiments/cpu_learning.yaml
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml
 
 # learning run 4 (docs/learning.md): reference verification alone, the run in which the judge learns the check
 learning-refver: setup
-	$(BIN)/python -m judgeflow.check_config config/experiments/cpu_learning.yaml config/experiments/cpu_learning_refver.yaml
-	$(BIN)/python -m judgeflow.estimate $(CORES) config/experiments/cpu_learning.yaml \
+	$(BIN)/python -m judgeflow.core.check_config config/experiments/cpu_learning.yaml config/experiments/cpu_learning_refver.yaml
+	$(BIN)/python -m judgeflow.core.estimate $(CORES) config/experiments/cpu_learning.yaml \
 		config/experiments/cpu_learning_refver.yaml
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/experiments/cpu_learning.yaml \
 		config/experiments/cpu_learning_refver.yaml

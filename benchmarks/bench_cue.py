@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from judgeflow.data import synthetic_arithmetic
+from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.generation import GenerationBackend, HFBackend, SamplingParams
-from judgeflow.judging import prompts_for, sample_judgments
+from judgeflow.judge.judging import prompts_for, sample_judgments
 
 from common import DEFAULT_MODEL, ensure_model
 

@@ -4,7 +4,7 @@
 
 Settings (each a switch of HFBackend, all other code shared):
   baseline        transformers' DynamicCache (grows by concatenation every step), each sample prefills its prompt
-  growing-cache   judgeflow.kvcache.GrowingCache: the cache is written in place into preallocated storage
+  growing-cache   judgeflow.generation.kvcache.GrowingCache: the cache is written in place into preallocated storage
   + shared-prefill  and the n samples of a prompt share one prefill (its KV cache copied to their rows)
 
 Workload: judge prompts built by the pipeline's own template from synthetic arithmetic items (~230 tokens),
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from judgeflow.data import synthetic_arithmetic
+from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.generation import HFBackend, SamplingParams
-from judgeflow.templates import judge_prompt
+from judgeflow.judge.templates import judge_prompt
 
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 

@@ -63,7 +63,7 @@ def main() -> None:
     print(f"model {model}: {params / 1e6:.1f}M parameters; {args.steps} steps of {args.batch} x ~{args.seq} tokens, "
           f"{args.threads} threads")
     if args.examples:
-        from judgeflow.records import read_jsonl
+        from judgeflow.core.records import read_jsonl
 
         rows = [r for r in read_jsonl(args.examples) if r.get("prompt") and r.get("completion")]
         rows = rows[:args.steps * args.batch]

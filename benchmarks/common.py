@@ -13,8 +13,8 @@ DEFAULT_MODEL = REPO / "resources" / "models" / "smollm2-135m-instruct"
 def ensure_model(path: Path) -> Path:
     """The default run's base model folder, prepared through the pipeline's own step if it is missing."""
     if not (path / "config.json").exists():
-        from judgeflow.config_checks import load_config
-        from judgeflow.model_sources import prepare_model
+        from judgeflow.core.config_checks import load_config
+        from judgeflow.models.sources import prepare_model
 
         config = load_config(REPO / "config" / "config.yaml")
         prepare_model(config["models"][config["base_model"]], path, config)
@@ -23,15 +23,15 @@ def ensure_model(path: Path) -> Path:
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
     """Best-of-N GFLOP/s of a square matmul: the machine's practical peak for this dtype."""
-    from judgeflow.hardware import matmul_gflops
+    from judgeflow.core.hardware import matmul_gflops
 
     return matmul_gflops(str(dtype).removeprefix("torch."), size, repeats, budget_s=60.0)
 
 
 def native_dtypes() -> list[str]:
-    """float32, plus bfloat16 where this machine runs it natively (judgeflow.hardware): emulated bf16 on an
+    """float32, plus bfloat16 where this machine runs it natively (judgeflow.core.hardware): emulated bf16 on an
     AVX2-only CPU is ~200-300x slower, so measuring it would take hours and show nothing useful."""
-    from judgeflow.hardware import native_bf16
+    from judgeflow.core.hardware import native_bf16
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     native, evidence = native_bf16(device)

@@ -2,7 +2,7 @@
 
     python benchmarks/probe_arithmetic.py [--model DIR ...] [--equations 200] [--shots 0,4]
 
-The programmatic critiques of the learning runs (judgeflow.critiques) check a response by recomputing each of its
+The programmatic critiques of the learning runs (judgeflow.judge.critiques) check a response by recomputing each of its
 equations ("28 + 14 = 43, wrong (28 + 14 = 42)"). A judge trained on them can only make that check if it can
 compute "28 + 14" itself. This probe asks each model for the value of every distinct equation in the reference
 solutions of the learning run's questions (synthetic arithmetic, 2-3 steps, operands <= 20), greedy, as a bare
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from judgeflow.critiques import _show, equations
-from judgeflow.data import synthetic_arithmetic
+from judgeflow.data.questions import synthetic_arithmetic
+from judgeflow.judge.critiques import _show, equations
 from judgeflow.models import load_causal_lm
 
 from common import DEFAULT_MODEL, ensure_model

@@ -19,10 +19,10 @@ import random
 import re
 from pathlib import Path
 
-from judgeflow.metrics import roc_auc
-from judgeflow.records import read_jsonl
-from judgeflow.rl import rm_conversation
+from judgeflow.core.records import read_jsonl
+from judgeflow.evaluation.metrics import roc_auc
 from judgeflow.training import score_conversations
+from judgeflow.training.rl import rm_conversation
 
 
 def final_answer(text: str) -> str:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from judgeflow.config_checks import load_config
+from judgeflow.core.config_checks import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -21,7 +21,7 @@ def test_config() -> dict:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, test_config) -> str:
     """The test config's tiny model, built once per session through the real prepare step."""
-    from judgeflow.model_sources import prepare_model
+    from judgeflow.models.sources import prepare_model
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     prepare_model(test_config["models"]["tiny-judge"], out, test_config)

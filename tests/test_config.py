@@ -5,8 +5,8 @@ import sys
 import pytest
 import yaml
 
-from judgeflow.config import ConfigError, config_hash, deep_merge, select, stage_models
-from judgeflow.config_checks import validate_config
+from judgeflow.core.config import ConfigError, config_hash, deep_merge, select, stage_models
+from judgeflow.core.config_checks import validate_config
 
 from conftest import REPO
 
@@ -115,8 +115,8 @@ SHIPPED = [["config.yaml"], ["config.yaml", "test.yaml"]] + [
 @pytest.mark.parametrize("files", SHIPPED, ids=lambda files: files[-1])
 def test_every_shipped_config_and_its_variants_validate(files):
     """Every config as snakemake --configfile merges it over config/config.yaml, and every ablation variant."""
-    from judgeflow.config_checks import load_config
-    from judgeflow.variants import build_variants
+    from judgeflow.core.config_checks import load_config
+    from judgeflow.core.variants import build_variants
 
     config = load_config(*(REPO / "config" / name for name in files))
     assert build_variants(config)
@@ -140,7 +140,7 @@ def test_splits_larger_than_the_sources_give(test_config):
 
 
 def test_assign_splits_names_data_splits_when_the_data_is_short():
-    from judgeflow.data import assign_splits
+    from judgeflow.data.questions import assign_splits
 
     records = [{"id": f"q{i}"} for i in range(5)]
     with pytest.raises(ValueError, match=r"the splits need 6 questions \(data\.splits, rollout\.rounds\) but the "
@@ -177,11 +177,11 @@ def test_task_ratio_share_for_a_task_no_source_gives(default_config):
 
 
 def test_source_task_types_cover_what_the_loaders_give():
-    """The config's table of what each source type gives (judgeflow.config_checks.source_task_types) against what the
-    loaders make of the test fixtures, so the two cannot drift apart."""
-    from judgeflow import loaders
-    from judgeflow.config_checks import source_task_types
-    from judgeflow.verdicts import TASK_TYPES
+    """The config's table of what each source type gives (judgeflow.core.config_checks.source_task_types) against
+    what the loaders make of the test fixtures, so the two cannot drift apart."""
+    from judgeflow.core.config_checks import source_task_types
+    from judgeflow.data import loaders
+    from judgeflow.tasks.verdicts import TASK_TYPES
 
     fx = REPO / "tests" / "fixtures" / "datasets"
     specs = [{"type": kind, "path": str(fx / name)} for kind, name in [
@@ -241,7 +241,7 @@ def test_tiny_modules_match_the_built_model():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from judgeflow.config_checks import tiny_modules
+    from judgeflow.core.config_checks import tiny_modules
 
     tiny = {"hidden_size": 16, "num_layers": 2, "num_heads": 2}
     model = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=16, intermediate_size=64, num_hidden_layers=2,
@@ -265,7 +265,7 @@ def test_tiny_model_dimensions_that_do_not_divide(test_config):
 
 
 def test_max_length_too_small_for_any_judge_prompt(test_config):
-    from judgeflow.config_checks import template_floor
+    from judgeflow.core.config_checks import template_floor
 
     words, template_id = template_floor(test_config["judge"]["templates"])
     assert (words, template_id) == template_floor(["pairwise_critique_en"])
@@ -287,7 +287,7 @@ def test_max_length_too_small_for_any_judge_prompt(test_config):
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
-    from judgeflow.config_checks import load_config
+    from judgeflow.core.config_checks import load_config
 
     path = tmp_path / "broken.yaml"
     path.write_text("experiment: x\nsft:\n  epochs: 1\n   learning_rate: 0.1\n")
@@ -301,16 +301,16 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 def test_config_check_command_names_the_yaml_error(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("experiment: x\nsft:\n  epochs: 1\n   learning_rate: 0.1\n")
-    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", str(path)], cwd=REPO, capture_output=True,
-                         text=True)
+    run = subprocess.run([sys.executable, "-m", "judgeflow.core.check_config", str(path)], cwd=REPO,
+                         capture_output=True, text=True)
     assert run.returncode == 1 and "broken.yaml, line 4, column" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", "config/test.yaml"], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "judgeflow.core.check_config", "config/test.yaml"], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("valid: ")
 
 
 def test_a_source_or_benchmark_at_a_missing_file_is_refused_naming_its_key(tmp_path):
-    from judgeflow.config_checks import missing_inputs
+    from judgeflow.core.config_checks import missing_inputs
 
     (tmp_path / "here.jsonl").write_text("{}\n")
     main = {"data": {"sources": [{"name": "a", "type": "gsm8k", "path": "here.jsonl"},
@@ -323,6 +323,6 @@ def test_a_source_or_benchmark_at_a_missing_file_is_refused_naming_its_key(tmp_p
         "evaluation.benchmarks[0].path (rb): else.jsonl does not exist (in variant v)"]
     missing = tmp_path / "missing.yaml"
     missing.write_text("evaluation:\n  benchmarks: [{name: rb, type: rewardbench, path: nope.jsonl}]\n")
-    run = subprocess.run([sys.executable, "-m", "judgeflow.check_config", "config/test.yaml", str(missing)], cwd=REPO,
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "judgeflow.core.check_config", "config/test.yaml", str(missing)],
+                         cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 1 and "evaluation.benchmarks[0].path (rb): nope.jsonl does not exist" in run.stderr

@@ -4,11 +4,11 @@ from collections import Counter
 
 import pytest
 
-from judgeflow import critiques, judging
-from judgeflow.critiques import NoCritique, critique, equations, evaluate
-from judgeflow.data import synthetic_arithmetic
-from judgeflow.items import question_items
-from judgeflow.verdicts import parse_verdict
+from judgeflow.data.questions import synthetic_arithmetic
+from judgeflow.judge import critiques, judging
+from judgeflow.judge.critiques import NoCritique, critique, equations, evaluate
+from judgeflow.tasks.items import question_items
+from judgeflow.tasks.verdicts import parse_verdict
 
 TEMPLATES = ["pairwise_critique_en", "step_level_critique_en", "ref_verification_extract_en",
              "ref_free_verification_critique_en", "single_rating_critique_en"]

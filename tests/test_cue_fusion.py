@@ -9,7 +9,7 @@ different random stream and are only required to be deterministic for a seed."""
 import pytest
 
 from judgeflow.generation import Completion, Continuation, GenerationBackend, HFBackend, SamplingParams, _common_prefix
-from judgeflow.judging import CUE_TOKENS, prompts_for, sample_judgments
+from judgeflow.judge.judging import CUE_TOKENS, prompts_for, sample_judgments
 
 CUE = "\nVerdict: [["
 CRITIQUE_POOL = ["pairwise_critique_en", "step_level_critique_en", "ref_verification_critique_en",

@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-from judgeflow import data, loaders
+from judgeflow.data import loaders
+from judgeflow.data import questions as data
 
 from conftest import REPO, SHARED_DATA
 
@@ -84,7 +85,7 @@ def test_assign_splits_disjoint_and_sized():
 
 
 def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
-    from judgeflow.config import select
+    from judgeflow.core.config import select
     from judgeflow.stages import ingest
 
     config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
@@ -111,7 +112,7 @@ def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
 
 
 def test_write_jsonl_refuses_nan_and_leaves_no_tmp(tmp_path):
-    from judgeflow.records import write_jsonl
+    from judgeflow.core.records import write_jsonl
 
     out = tmp_path / "rows.jsonl"
     with pytest.raises(ValueError, match=r"rows.jsonl: row 2 \(id b\): field 'score.mean' is nan"):
@@ -124,7 +125,7 @@ def test_write_jsonl_refuses_nan_and_leaves_no_tmp(tmp_path):
 
 
 def test_write_jsonl_and_write_json_clean_up_when_the_rows_fail(tmp_path):
-    from judgeflow.records import write_json, write_jsonl
+    from judgeflow.core.records import write_json, write_jsonl
 
     def rows():
         yield {"id": "a"}
@@ -140,7 +141,7 @@ def test_write_jsonl_and_write_json_clean_up_when_the_rows_fail(tmp_path):
 
 
 def test_read_jsonl_names_the_line_of_an_undecodable_byte_or_a_nan(tmp_path):
-    from judgeflow.records import RecordError, read_jsonl
+    from judgeflow.core.records import RecordError, read_jsonl
 
     path = tmp_path / "rows.jsonl"
     path.write_bytes(b'{"a": 1}\n{"a": "\xff"}\n')
@@ -154,7 +155,7 @@ def test_read_jsonl_names_the_line_of_an_undecodable_byte_or_a_nan(tmp_path):
 
 
 def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_config):
-    from judgeflow.config import select
+    from judgeflow.core.config import select
     from judgeflow.stages import ingest
 
     source = tmp_path / "bad.jsonl"
@@ -183,7 +184,7 @@ def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_confi
 
 
 def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path, test_config):
-    from judgeflow.config import select
+    from judgeflow.core.config import select
     from judgeflow.stages import ingest
 
     (tmp_path / "empty.jsonl").write_text("")
@@ -197,7 +198,7 @@ def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path,
 
 
 def test_prepare_benchmark_counts_each_reject_code(tmp_path, test_config):
-    from judgeflow.config import select
+    from judgeflow.core.config import select
     from judgeflow.stages import prepare_benchmark
 
     def pair(chosen, rejected, id):

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from judgeflow import data, domains, injection
-from judgeflow.templates import SOLVE_PROMPT
+from judgeflow import domains
+from judgeflow.data import questions as data
+from judgeflow.domains import injection
+from judgeflow.judge.templates import SOLVE_PROMPT
 
 from test_sandbox import ATTACKS
 

@@ -2,7 +2,14 @@
 
 import pytest
 
-from judgeflow.downstream import best_of_n_metrics, bracket, match_winner, preference_pair, rating_items, select
+from judgeflow.evaluation.downstream import (
+    best_of_n_metrics,
+    bracket,
+    match_winner,
+    preference_pair,
+    rating_items,
+    select,
+)
 
 
 def _answers():

@@ -17,9 +17,9 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from judgeflow import stages
-from judgeflow.config import select
-from judgeflow.config_checks import load_config
-from judgeflow.variants import stage_keys
+from judgeflow.core.config import select
+from judgeflow.core.config_checks import load_config
+from judgeflow.core.variants import stage_keys
 
 from conftest import REPO
 

@@ -4,12 +4,12 @@ items (dpo.items: seed, rollout.items: seed), so that DPO, rounds and GRPO can b
 import pytest
 
 from judgeflow import stages
-from judgeflow.config import ConfigError, deep_merge, fresh_rounds
-from judgeflow.config_checks import validate_config
-from judgeflow.data import synthetic_arithmetic
-from judgeflow.items import question_items
-from judgeflow.records import read_json, write_jsonl
-from judgeflow.variants import canonical
+from judgeflow.core.config import ConfigError, deep_merge, fresh_rounds
+from judgeflow.core.config_checks import validate_config
+from judgeflow.core.records import read_json, write_jsonl
+from judgeflow.core.variants import canonical
+from judgeflow.data.questions import synthetic_arithmetic
+from judgeflow.tasks.items import question_items
 
 TEMPLATES = ["pairwise_critique_en", "step_level_critique_en", "ref_verification_extract_en",
              "ref_free_verification_critique_en", "single_rating_critique_en"]

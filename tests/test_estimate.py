@@ -1,4 +1,4 @@
-"""The wall-time estimate `make run` prints before its first job (judgeflow.estimate)."""
+"""The wall-time estimate `make run` prints before its first job (judgeflow.core.estimate)."""
 
 import copy
 import json
@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from judgeflow import estimate
+from judgeflow.core import estimate
 
 
 def test_judge_prompts_follow_the_task_mix(default_config):

@@ -57,7 +57,7 @@ TCFG = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 2, "gradient_accumulat
 
 @pytest.mark.parametrize("lora", [True, False])
 def test_sft_trains_and_saves_a_plain_model(tiny_model_dir, tmp_path, lora):
-    from judgeflow.hardware import clear_work, work_summary
+    from judgeflow.core.hardware import clear_work, work_summary
 
     tcfg = {**TCFG, "lora": {**TCFG["lora"], "enabled": lora}}
     clear_work()
@@ -170,12 +170,12 @@ def test_training_killed_midway_resumes_from_its_last_checkpoint(tiny_model_dir,
 
 
 def test_training_through_accelerate_launch(tiny_model_dir, tmp_path):
-    """The multi-GPU path (accelerate launch -> judgeflow.launch -> trainer, rank 0 reports) run for real with
+    """The multi-GPU path (accelerate launch -> judgeflow.training.launch -> trainer, rank 0 reports) run for real with
     one CPU process; on a GPU node the rule's `gpu` resource sets the process count."""
-    from judgeflow.launch import launcher_command, run_training
+    from judgeflow.training.launch import launcher_command, run_training
 
     command = launcher_command("p.json", 4, "config/accelerate/fsdp.yaml", cpu=False)
-    assert command[-3:] == ["-m", "judgeflow.launch", "p.json"]
+    assert command[-3:] == ["-m", "judgeflow.training.launch", "p.json"]
     assert command[command.index("--num_processes") + 1] == "4" and "--cpu" not in command
     result = run_training("sft", dict(init_dir=tiny_model_dir, examples=_sft_rows(4), out_dir=str(tmp_path / "m"),
                                       tcfg=TCFG, seed=0), use_launcher=True)
@@ -216,7 +216,7 @@ def test_greedy_decoding_matches_model_generate(tiny_model_dir):
 def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path, test_config):
     import importlib.util
 
-    from judgeflow.backends import make_backend
+    from judgeflow.generation.backends import make_backend
     from judgeflow.models import ADAPTER_POINTER
 
     settings = {**test_config["generation"], "backend": "vllm"}
@@ -234,8 +234,8 @@ def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_di
     """A rollout round that keeps nothing (or a DPO stage with no pair) must not kill the run: the stage's
     model is its starting model, marked as such, and the summary says so."""
     from judgeflow import stages
+    from judgeflow.core.records import read_json
     from judgeflow.models import CARRIED_MARKER, carried_from, load_causal_lm
-    from judgeflow.records import read_json
 
     empty = tmp_path / "kept.jsonl"
     empty.write_text("")
@@ -259,7 +259,7 @@ def test_training_can_learn_a_verdict_that_the_prompt_decides(tiny_model_dir, tm
     deterministic function of the prompt goes from chance (or worse) to >= 0.9 on held-out prompts."""
     import random
 
-    from judgeflow.verdicts import parse_verdict
+    from judgeflow.tasks.verdicts import parse_verdict
 
     def example(rng):
         thing, number = rng.choice(["apple", "pear"]), rng.randint(1, 9)

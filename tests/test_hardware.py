@@ -1,11 +1,11 @@
-"""Precision by hardware (judgeflow.hardware) with the capability mocked, and how stages record it."""
+"""Precision by hardware (judgeflow.core.hardware) with the capability mocked, and how stages record it."""
 
 import logging
 
 import pytest
 
-from judgeflow import hardware
-from judgeflow.hardware import cpu_flags, resolve_precision
+from judgeflow.core import hardware
+from judgeflow.core.hardware import cpu_flags, resolve_precision
 
 AVX2 = frozenset({"fma", "avx", "avx2"})
 AMX = AVX2 | {"avx512f", "amx_tile", "amx_bf16", "avx512_bf16"}
@@ -34,7 +34,7 @@ def test_auto_on_cuda_follows_the_device(monkeypatch):
 
 
 def test_explicit_bf16_on_emulating_hardware_runs_but_warns_with_the_slowdown(caplog):
-    with caplog.at_level(logging.WARNING, logger="judgeflow.hardware"):
+    with caplog.at_level(logging.WARNING, logger="judgeflow.core.hardware"):
         chosen = resolve_precision("bfloat16", device="cpu", flags=AVX2, probe=lambda: 312.0)
     assert chosen.dtype == "bfloat16"
     assert "312x slower" in chosen.reason and "312x slower" in caplog.text
@@ -70,8 +70,8 @@ def test_the_default_config_asks_for_auto_everywhere(default_config):
 
 
 def test_a_sampling_stage_records_its_precision(tmp_path, tiny_model_dir, test_config):
-    from judgeflow.backends import make_backend
-    from judgeflow.records import read_json, stage
+    from judgeflow.core.records import read_json, stage
+    from judgeflow.generation.backends import make_backend
 
     with stage("probe", test_config, tmp_path / "summary.json"):
         make_backend(tiny_model_dir, {**test_config["generation"], "dtype": "auto"})

@@ -1,7 +1,7 @@
 import re
 from collections import Counter
 
-from judgeflow.instructions import (
+from judgeflow.domains.instructions import (
     MODIFY_PROMPT,
     WORSE_PROMPT,
     categorise,

@@ -3,23 +3,10 @@ from collections import Counter
 
 import pytest
 
-from judgeflow import injection
-from judgeflow.data import synthetic_arithmetic
-from judgeflow.domains import synthetic_tool_use
+from judgeflow.data.questions import synthetic_arithmetic
+from judgeflow.domains import injection, synthetic_tool_use
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
-from judgeflow.items import (
-    TASK_TYPES,
-    build_items,
-    decontaminate,
-    draw_rollout_batches,
-    instruction_item,
-    loaded_item,
-    mix_by_ratio,
-    question_items,
-    solution_steps,
-    task_quotas,
-)
-from judgeflow.judging import (
+from judgeflow.judge.judging import (
     balance_sft_items,
     chat_examples,
     curriculum_order,
@@ -33,7 +20,19 @@ from judgeflow.judging import (
     template_for,
     to_direct_judgments,
 )
-from judgeflow.templates import judge_prompt, order_label
+from judgeflow.judge.templates import judge_prompt, order_label
+from judgeflow.tasks.items import (
+    TASK_TYPES,
+    build_items,
+    decontaminate,
+    draw_rollout_batches,
+    instruction_item,
+    loaded_item,
+    mix_by_ratio,
+    question_items,
+    solution_steps,
+    task_quotas,
+)
 
 DIRECT_POOL = ["pairwise_direct_en", "step_level_direct_en", "ref_verification_direct_en",
                "ref_free_verification_direct_en", "single_rating_direct_en"]

@@ -6,7 +6,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from judgeflow.generation import HFBackend, SamplingParams, _parameter_estimate, fill_order, sample_next
-from judgeflow.kvcache import GrowingCache, GrowingLayer
+from judgeflow.generation.kvcache import GrowingCache, GrowingLayer
 
 CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
                  [{"role": "user", "content": "Ben has 5 books. Then Ben gets 2 more books. How many?"}],
@@ -69,7 +69,7 @@ def test_shared_prefill_and_growing_cache_decode_what_the_old_engine_decodes(tin
 
 
 def test_sampling_records_its_work_for_the_stage_summary(tiny_model_dir, tmp_path, test_config):
-    from judgeflow.records import read_json, stage
+    from judgeflow.core.records import read_json, stage
 
     with stage("probe", test_config, tmp_path / "summary.json"):
         backend = HFBackend(tiny_model_dir, batch_size=4, progress=False)

@@ -3,8 +3,9 @@ import json
 import jsonschema
 import pytest
 
-from judgeflow import data, loaders
-from judgeflow.config import SCHEMA_PATH, load_yaml
+from judgeflow.core.config import SCHEMA_PATH, load_yaml
+from judgeflow.data import loaders
+from judgeflow.data import questions as data
 
 from conftest import REPO, SHARED_DATA
 
@@ -571,7 +572,7 @@ def codes(rejects):
 
 def writable(rejects, tmp_path):
     """Rejects (raw text included) can be written as JSON lines, whatever bytes the input held."""
-    from judgeflow.records import write_jsonl
+    from judgeflow.core.records import write_jsonl
 
     assert write_jsonl(tmp_path / "rejects.jsonl", rejects) == len(rejects)
 

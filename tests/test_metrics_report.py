@@ -5,9 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from judgeflow import loaders, report
-from judgeflow.metrics import JUDGEBENCH_CATEGORIES, bootstrap_ci, judgebench_category, sc_at_k, task_metrics, tidy
-from judgeflow.records import read_json, write_json
+from judgeflow.core.records import read_json, write_json
+from judgeflow.data import loaders
+from judgeflow.evaluation import report
+from judgeflow.evaluation.metrics import (
+    JUDGEBENCH_CATEGORIES,
+    bootstrap_ci,
+    judgebench_category,
+    sc_at_k,
+    task_metrics,
+    tidy,
+)
 
 B = 400  # bootstrap samples in these tests
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
@@ -702,7 +710,7 @@ def _pair_judgments(verdicts, flags):
 
 
 def test_shortcut_baselines_read_no_content():
-    from judgeflow.metrics import baseline_judgments
+    from judgeflow.evaluation.metrics import baseline_judgments
 
     flags = [(True, False), (False, False), (False, True)]  # chosen shorter, equally long, chosen longer
     base = _pair_judgments([("B", "A")] * 3, flags)
@@ -716,7 +724,7 @@ def test_shortcut_baselines_read_no_content():
 
 
 def test_paired_comparison_resamples_the_same_items():
-    from judgeflow.metrics import paired_comparison
+    from judgeflow.evaluation.metrics import paired_comparison
 
     flags = [(False, False)] * 4
     judge = _pair_judgments([("A", "B"), ("A", "B"), ("A", "B"), ("A", "A")], flags)  # 3.5 of 4 right
@@ -732,8 +740,8 @@ def test_paired_comparison_resamples_the_same_items():
 
 
 def test_paired_comparison_command_prints_the_table(tmp_path, capsys):
-    from judgeflow.metrics import main
-    from judgeflow.records import write_jsonl
+    from judgeflow.core.records import write_jsonl
+    from judgeflow.evaluation.metrics import main
 
     flags = [(False, False)] * 4
     write_jsonl(tmp_path / "judge.jsonl", _pair_judgments([("A", "B"), ("A", "B"), ("A", "B"), ("A", "A")], flags))
@@ -746,7 +754,7 @@ def test_paired_comparison_command_prints_the_table(tmp_path, capsys):
 
 
 def test_training_curves_draw_logged_steps_only(tmp_path):
-    from judgeflow.report import training_curves, training_frame
+    from judgeflow.evaluation.report import training_curves, training_frame
 
     frame = training_frame({"sft": {"log_history": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.0},
                                                     {"train_runtime": 3.0}]},
@@ -761,7 +769,7 @@ def test_training_curves_draw_logged_steps_only(tmp_path):
 
 
 def test_compute_table_lists_each_model_job_and_kind_of_work():
-    from judgeflow.report import compute_table
+    from judgeflow.evaluation.report import compute_table
 
     work = {"tokens": 100, "seconds": 2.0, "flops": 5e10, "gflops": 25.0, "dtype": "float32", "device": "cpu",
             "peak_gflops": 100.0, "percent_of_peak": 25.0}

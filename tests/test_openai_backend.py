@@ -7,9 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from judgeflow.backends import make_backend
 from judgeflow.generation import SamplingParams
-from judgeflow.openai_backend import EndpointError, OpenAIBackend
+from judgeflow.generation.backends import make_backend
+from judgeflow.generation.openai import EndpointError, OpenAIBackend
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -82,7 +82,7 @@ def test_records_requests_and_cache(server, tmp_path, monkeypatch):
 
 
 def test_retries_with_backoff_then_gives_a_clear_error(server, monkeypatch):
-    monkeypatch.setattr("judgeflow.openai_backend.time.sleep", lambda s: None)
+    monkeypatch.setattr("judgeflow.generation.openai.time.sleep", lambda s: None)
     Recorder.failures_left = 2
     backend = OpenAIBackend(server, "m", max_retries=3, progress=False)
     out = backend.generate(CONVS[:1], SamplingParams(max_new_tokens=4))
@@ -99,14 +99,14 @@ def test_missing_key_and_unreachable_server(tmp_path, monkeypatch):
     monkeypatch.delenv("NOPE_KEY", raising=False)
     with pytest.raises(EndpointError, match="NOPE_KEY"):
         OpenAIBackend("http://127.0.0.1:9/v1", "m", api_key_env="NOPE_KEY")
-    monkeypatch.setattr("judgeflow.openai_backend.time.sleep", lambda s: None)
+    monkeypatch.setattr("judgeflow.generation.openai.time.sleep", lambda s: None)
     with pytest.raises(EndpointError, match="after 2 attempts"):
         OpenAIBackend("http://127.0.0.1:9/v1", "m", max_retries=1, timeout_s=2, progress=False).generate(
             CONVS[:1], SamplingParams())
 
 
 def test_make_backend_picks_the_endpoint_of_an_openai_model(server, tmp_path, test_config):
-    from judgeflow.model_sources import prepare_model
+    from judgeflow.models.sources import prepare_model
 
     facts = prepare_model({"source": "openai", "base_url": server, "served_model": "served-name"},
                           tmp_path / "teacher", test_config)

@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from judgeflow import metrics, rl
-from judgeflow.templates import order_label
-from judgeflow.training import score_conversations, train_rl, train_rm
+from judgeflow.evaluation import metrics
+from judgeflow.judge.templates import order_label
+from judgeflow.training import rl, score_conversations, train_rl, train_rm
 
 REWARD = {"correct": 1.0, "wrong": 0.0, "parse_error": -0.5, "format": 0.0}
 POOL = ["pairwise_critique_en", "ref_free_verification_critique_en"]
@@ -155,7 +155,7 @@ def test_reward_model_trains_scores_and_its_judgments_feed_the_metrics(tiny_mode
 
     rewards = {i["id"]: (scores[2 * k], scores[2 * k + 1]) for k, i in enumerate(items)}
     rewards["p0"] = (0.3, 0.3)  # equal rewards: a tie verdict
-    from judgeflow.judging import prompts_for
+    from judgeflow.judge.judging import prompts_for
 
     judgments = rl.rm_judgments(prompts_for(items, POOL, seed=0), rewards, seed=0)
     assert len(judgments) == 12 and all(j["model"] == "rm" and j["parse_error"] is None for j in judgments)
@@ -276,7 +276,7 @@ def test_roc_auc_by_hand_and_against_all_pairs():
 
 
 def test_rm_verification_judgments_take_the_verdict_from_reward_and_threshold():
-    from judgeflow.judging import prompts_for
+    from judgeflow.judge.judging import prompts_for
 
     ref, free = "ref_verification", "ref_free_verification"
     items = [_check(k, ref, label) for k, label in enumerate(["yes", "yes", "no", "no", "yes"])]
@@ -312,9 +312,9 @@ def test_rm_verification_judgments_take_the_verdict_from_reward_and_threshold():
 
 def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir, test_config, tmp_path):
     from judgeflow import models, stages
-    from judgeflow.config import deep_merge, select
-    from judgeflow.records import read_json, read_jsonl, write_jsonl
-    from judgeflow.variants import stage_keys
+    from judgeflow.core.config import deep_merge, select
+    from judgeflow.core.records import read_json, read_jsonl, write_jsonl
+    from judgeflow.core.variants import stage_keys
 
     ref = "ref_verification"
     step = {"task_type": "step_level", "steps": ["1 + 1 = 2"], "label": 0}
@@ -362,9 +362,9 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
                            out / "s.json", out / "log", 1)
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
-    from judgeflow.config import ConfigError, deep_merge, final_model, stage_models
-    from judgeflow.config_checks import validate_config
-    from judgeflow.variants import build_variants, canonical
+    from judgeflow.core.config import ConfigError, deep_merge, final_model, stage_models
+    from judgeflow.core.config_checks import validate_config
+    from judgeflow.core.variants import build_variants, canonical
 
     assert stage_models(default_config) == ["base", "sft", "dpo", "round_1"]
     assert stage_models(test_config)[-2:] == ["rl", "rm"] and final_model(test_config) == "round_2"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from judgeflow import sandbox
-from judgeflow.sandbox import Limits
+from judgeflow.domains import sandbox
+from judgeflow.domains.sandbox import Limits
 
 ADD = "def add(a, b):\n    return a + b\n"
 ADD_TESTS = ["assert add(1, 2) == 3", "assert add(-4, 4) == 0"]
@@ -302,7 +302,7 @@ def test_namespace_levels_hide_the_parents_files_and_processes_even_without_the_
     level = sandbox.isolation_levels()
     if not (level["namespaces+nobody"] or level["namespaces"]):
         pytest.skip("no namespaces here")
-    project = str(Path(sandbox.__file__).resolve().parents[2])
+    project = str(Path(sandbox.__file__).resolve().parents[3])
     code = ("import os\n"
             f"def visible():\n    return [os.path.exists(p) for p in ({str(watched)!r}, {project!r}, "
             f"{str(watched / 'keep.txt')!r})]\n"
@@ -427,7 +427,7 @@ ENVIRON_THIEF = (
     "def seen():\n    return 'JUDGEFLOW_TEST_API_KEY' in _steal()\n"
 )
 # the grading process as a pipeline runs it: the key is in its environment from the start (so in /proc/<pid>/environ)
-GRADER = ("import json, sys\nfrom judgeflow import sandbox\nsys.path.insert(0, sys.argv[2])\n"
+GRADER = ("import json, sys\nfrom judgeflow.domains import sandbox\nsys.path.insert(0, sys.argv[2])\n"
           "from test_sandbox import ADD_TESTS, ENVIRON_THIEF\n"
           "limits = sandbox.Limits(wall_seconds=5, cpu_seconds=2, memory_mb=256, isolation=sys.argv[1])\n"
           "print(json.dumps(sandbox.run_tests(ENVIRON_THIEF, ADD_TESTS + ['assert not seen()'], limits)))\n")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from judgeflow.generation import SamplingParams
-from judgeflow.judging import prompts_for, sample_judgments
-from judgeflow.openai_backend import OpenAIBackend
+from judgeflow.generation.openai import OpenAIBackend
+from judgeflow.judge.judging import prompts_for, sample_judgments
 
 pytestmark = pytest.mark.serve
 

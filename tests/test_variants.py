@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from judgeflow.config import ConfigError, deep_merge, stage_models
-from judgeflow.config_checks import validate_config
-from judgeflow.variants import MAIN, STAGES, ablation_grid, build_variants, canonical, model_stage, upstream_keys
+from judgeflow.core.config import ConfigError, deep_merge, stage_models
+from judgeflow.core.config_checks import validate_config
+from judgeflow.core.variants import MAIN, STAGES, ablation_grid, build_variants, canonical, model_stage, upstream_keys
 
 TRAINING_STAGES = ("ingest", "generate_responses", "build_items", "annotate", "train_sft", "dpo_sample", "train_dpo",
                    "rollout")

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from judgeflow.templates import (
+from judgeflow.judge.templates import (
     TEMPLATES,
     Template,
     _check,
@@ -13,7 +13,7 @@ from judgeflow.templates import (
     render_steps,
     select_templates,
 )
-from judgeflow.verdicts import (
+from judgeflow.tasks.verdicts import (
     TASK_TYPES,
     format_verdict,
     is_correct,

@@ -10,7 +10,7 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from judgeflow.config import (  # noqa: E402
+from judgeflow.core.config import (  # noqa: E402
     ConfigError,
     as_plain,
     chain_models,
@@ -18,9 +18,9 @@ from judgeflow.config import (  # noqa: E402
     select,
     stage_models,
 )
-from judgeflow.config_checks import missing_inputs  # noqa: E402
-from judgeflow.loaders import local_files  # noqa: E402
-from judgeflow.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
+from judgeflow.core.config_checks import missing_inputs  # noqa: E402
+from judgeflow.data.loaders import local_files  # noqa: E402
+from judgeflow.core.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
 
 try:
     VARIANTS = build_variants(as_plain(config))
@@ -55,12 +55,12 @@ wildcard_constraints:
 
 
 def vcfg(variant):
-    """The full config of a variant (main: the config itself; see judgeflow.variants)."""
+    """The full config of a variant (main: the config itself; see judgeflow.core.variants)."""
     return VARIANTS[variant]
 
 
 def settings(stage):
-    """Param function: the config slice `stage` reads (judgeflow.variants.STAGES), for the job's variant.
+    """Param function: the config slice `stage` reads (judgeflow.core.variants.STAGES), for the job's variant.
     As a param it re-runs the rule exactly when these settings change."""
     return lambda w: select(vcfg(w.variant), *stage_keys(stage))
 

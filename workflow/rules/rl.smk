@@ -1,5 +1,5 @@
 # RL for judges: GRPO on the seed items with a verifiable verdict reward (J1, JudgeLRM, J4R), from the model
-# rl.init names, with plain or EIS grouping (rl.grouping; judgeflow.rl). And the classifier baseline: a scalar
+# rl.init names, with plain or EIS grouping (rl.grouping; judgeflow.training.rl). And the classifier baseline: a scalar
 # Bradley-Terry reward model (TRL RewardTrainer) from the base model on the pairwise and verification seed items,
 # which judges a pair by its two rewards and a verification item by its reward against the threshold train_rm
 # chose on its training items and recorded in rm.summary.json (evaluate_rm writes the `evaluate` record format,

@@ -1,6 +1,6 @@
 # The reward model as a judge of pairs (both responses scored) and verification items (the reward against the
 # threshold in rm.summary.json), judgments in the `evaluate` format (model rm).
-from judgeflow.config import as_plain
+from judgeflow.core.config import as_plain
 from judgeflow.stages import evaluate_rm
 
 sm = snakemake  # noqa: F821

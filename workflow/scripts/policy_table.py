@@ -1,4 +1,4 @@
-from judgeflow.config import as_plain
+from judgeflow.core.config import as_plain
 from judgeflow.stages import policy_table
 
 sm = snakemake  # noqa: F821

@@ -1,5 +1,5 @@
-# GRPO on the seed items with the verifiable verdict reward (plain or EIS grouping; judgeflow.rl).
-from judgeflow.config import as_plain
+# GRPO on the seed items with the verifiable verdict reward (plain or EIS grouping; judgeflow.training.rl).
+from judgeflow.core.config import as_plain
 from judgeflow.stages import train_rl
 
 sm = snakemake  # noqa: F821

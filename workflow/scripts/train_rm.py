@@ -1,6 +1,6 @@
 # The scalar Bradley-Terry reward model (TRL RewardTrainer) on the pairwise and verification seed items, and its
 # verification thresholds (in the summary).
-from judgeflow.config import as_plain
+from judgeflow.core.config import as_plain
 from judgeflow.stages import train_rm
 
 sm = snakemake  # noqa: F821

@@ -1,6 +1,6 @@
 # SFT from prompt/completion examples: the SFT warm-up and every rollout round (params.training names
 # the config block with the hyperparameters).
-from judgeflow.config import as_plain
+from judgeflow.core.config import as_plain
 from judgeflow.stages import train_sft
 
 sm = snakemake  # noqa: F821

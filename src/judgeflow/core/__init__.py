@@ -1,0 +1,1 @@
+"""Config, ablation variants, the shared file formats (records), hardware and the wall-time estimate."""

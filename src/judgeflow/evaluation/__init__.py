@@ -1,0 +1,1 @@
+"""Judge metrics with bootstrap intervals, downstream best-of-N, tables and figures."""

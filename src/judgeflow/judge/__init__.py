@@ -1,0 +1,1 @@
+"""Judge templates, judge prompts and the training data made from judgments."""
