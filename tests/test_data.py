@@ -86,7 +86,7 @@ def test_assign_splits_disjoint_and_sized():
 
 def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
     from judgeflow.core.config import select
-    from judgeflow.stages import ingest
+    from judgeflow.stages.data import ingest
 
     config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
     config["data"]["sources"] = [
@@ -156,7 +156,7 @@ def test_read_jsonl_names_the_line_of_an_undecodable_byte_or_a_nan(tmp_path):
 
 def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_config):
     from judgeflow.core.config import select
-    from judgeflow.stages import ingest
+    from judgeflow.stages.data import ingest
 
     source = tmp_path / "bad.jsonl"
     source.write_bytes(b'{"question": "One?", "answer": "#### 1"}\n'
@@ -185,7 +185,7 @@ def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_confi
 
 def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path, test_config):
     from judgeflow.core.config import select
-    from judgeflow.stages import ingest
+    from judgeflow.stages.data import ingest
 
     (tmp_path / "empty.jsonl").write_text("")
     config = select(test_config, "seed", "data", "rollout.rounds", "rollout.items")
@@ -199,7 +199,7 @@ def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path,
 
 def test_prepare_benchmark_counts_each_reject_code(tmp_path, test_config):
     from judgeflow.core.config import select
-    from judgeflow.stages import prepare_benchmark
+    from judgeflow.stages.data import prepare_benchmark
 
     def pair(chosen, rejected, id):
         return json.dumps({"prompt": "Q?", "chosen": chosen, "rejected": rejected, "subset": "x", "id": id}) + "\n"

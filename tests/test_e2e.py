@@ -16,10 +16,10 @@ import yaml
 from PIL import Image
 from safetensors.torch import load_file
 
-from judgeflow import stages
 from judgeflow.core.config import select
 from judgeflow.core.config_checks import load_config
 from judgeflow.core.variants import stage_keys
+from judgeflow.stages import data as data_stages
 
 from conftest import REPO
 
@@ -114,10 +114,10 @@ def test_data_stages_follow_the_config(run_dir, cfg):
 
 def test_same_seed_gives_byte_identical_data(run_dir, cfg, tmp_path):
     res = run_dir / "results/test/main/data"
-    stages.ingest(select(cfg, *stage_keys("ingest")), tmp_path / "records.jsonl", tmp_path / "rejects.jsonl",
+    data_stages.ingest(select(cfg, *stage_keys("ingest")), tmp_path / "records.jsonl", tmp_path / "rejects.jsonl",
                   tmp_path / "ingest.json", tmp_path / "ingest.log")
     assert _sha(tmp_path / "records.jsonl") == _sha(res / "records.jsonl")
-    stages.build_items(select(cfg, *stage_keys("build_items")), res / "records.jsonl",
+    data_stages.build_items(select(cfg, *stage_keys("build_items")), res / "records.jsonl",
                        [res / "responses/tiny-judge.jsonl"],
                        [run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
                        tmp_path / "items.jsonl", tmp_path / "rejects.jsonl", tmp_path / "build.json",

@@ -3,12 +3,13 @@ items (dpo.items: seed, rollout.items: seed), so that DPO, rounds and GRPO can b
 
 import pytest
 
-from judgeflow import stages
 from judgeflow.core.config import ConfigError, deep_merge, fresh_rounds
 from judgeflow.core.config_checks import validate_config
 from judgeflow.core.records import read_json, write_jsonl
 from judgeflow.core.variants import canonical
 from judgeflow.data.questions import synthetic_arithmetic
+from judgeflow.stages import rollout as rollout_stages
+from judgeflow.stages import train as train_stages
 from judgeflow.tasks.items import question_items
 
 TEMPLATES = ["pairwise_critique_en", "step_level_critique_en", "ref_verification_extract_en",
@@ -45,7 +46,7 @@ def _config(test_config, overlay: dict):
 def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, files, which):
     tmp, items, pool, n_seed, _ = files
     config = _config(test_config, {"dpo": {"items": which}})
-    stages.dpo_sample(config, str(items if which == "seed" else pool), tiny_model_dir, str(tmp / "s.jsonl"),
+    train_stages.dpo_sample(config, str(items if which == "seed" else pool), tiny_model_dir, str(tmp / "s.jsonl"),
                       str(tmp / "p.jsonl"), str(tmp / "summary.json"), str(tmp / "log"), 1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else 1)
 
@@ -54,7 +55,7 @@ def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, fi
 def test_a_round_judges_its_fresh_batch_or_the_seed_items(test_config, tiny_model_dir, files, which):
     tmp, items, _, n_seed, n_fresh = files
     config = _config(test_config, {"rollout": {"items": which}})
-    stages.rollout_sample(config, 1, str(items), tiny_model_dir, str(tmp / "s.jsonl"), str(tmp / "k.jsonl"),
+    rollout_stages.rollout_sample(config, 1, str(items), tiny_model_dir, str(tmp / "s.jsonl"), str(tmp / "k.jsonl"),
                           str(tmp / "summary.json"), str(tmp / "log"), 1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else n_fresh)
 

@@ -233,13 +233,13 @@ def test_vllm_backend_fails_clearly_where_it_cannot_run(tiny_model_dir, tmp_path
 def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_dir, tmp_path, test_config):
     """A rollout round that keeps nothing (or a DPO stage with no pair) must not kill the run: the stage's
     model is its starting model, marked as such, and the summary says so."""
-    from judgeflow import stages
     from judgeflow.core.records import read_json
     from judgeflow.models import CARRIED_MARKER, carried_from, load_causal_lm
+    from judgeflow.stages import train as train_stages
 
     empty = tmp_path / "kept.jsonl"
     empty.write_text("")
-    stages.train_sft(test_config, [str(empty)], tiny_model_dir, str(tmp_path / "round_2"), TCFG,
+    train_stages.train_sft(test_config, [str(empty)], tiny_model_dir, str(tmp_path / "round_2"), TCFG,
                      str(tmp_path / "round_2.summary.json"), str(tmp_path / "r2.log"), 1, "train_rollout")
     summary = read_json(tmp_path / "round_2.summary.json")
     assert summary["carried_forward"] is True and summary["steps"] == 0 and summary["items_out"] == 0
@@ -248,7 +248,7 @@ def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_di
     assert all(torch.equal(a, b) for a, b in zip(_weights(tmp_path / "round_2").values(),
                                                   _weights(tiny_model_dir).values()))
     load_causal_lm(tmp_path / "round_2")
-    stages.train_dpo(test_config, str(empty), str(tmp_path / "round_2"), str(tmp_path / "dpo"),
+    train_stages.train_dpo(test_config, str(empty), str(tmp_path / "round_2"), str(tmp_path / "dpo"),
                      str(tmp_path / "dpo.summary.json"), str(tmp_path / "dpo.log"), 1)
     assert read_json(tmp_path / "dpo.summary.json")["carried_forward"] is True
     assert carried_from(tmp_path / "dpo") == tiny_model_dir, "a chain of carries names the real weights"

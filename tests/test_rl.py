@@ -311,10 +311,12 @@ def test_rm_verification_judgments_take_the_verdict_from_reward_and_threshold():
 
 
 def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir, test_config, tmp_path):
-    from judgeflow import models, stages
+    from judgeflow import models
     from judgeflow.core.config import deep_merge, select
     from judgeflow.core.records import read_json, read_jsonl, write_jsonl
     from judgeflow.core.variants import stage_keys
+    from judgeflow.stages import common as common_stages
+    from judgeflow.stages import rl as rl_stages
 
     ref = "ref_verification"
     step = {"task_type": "step_level", "steps": ["1 + 1 = 2"], "label": 0}
@@ -327,7 +329,7 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
     model = tmp_path / "models" / "rm"
     config = deep_merge(select(test_config, *stage_keys("train_rm")),
                         {"reward_model": {"training": {**TCFG, "batch_size": 2}}})
-    stages.train_rm(config, items, tiny_model_dir, model, tmp_path / "rm.summary.json", tmp_path / "rm.log", 1)
+    rl_stages.train_rm(config, items, tiny_model_dir, model, tmp_path / "rm.summary.json", tmp_path / "rm.log", 1)
     summary = read_json(tmp_path / "rm.summary.json")
     assert summary["items_in"] == 11 and summary["rejected"] == {"tie": 1, "unpaired": 1}
     assert summary["pairs_by_task"] == {"pairwise": 3, ref: 3} and summary["items_out"] == 6
@@ -339,7 +341,7 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
 
     config = select(test_config, *stage_keys("evaluate_rm"))
     out = tmp_path / "eval"
-    stages.evaluate_rm(config, "heldout", True, items, str(model), tmp_path / "rm.summary.json",
+    rl_stages.evaluate_rm(config, "heldout", True, items, str(model), tmp_path / "rm.summary.json",
                        out / "judgments.jsonl", out / "metrics.json", out / "summary.json", out / "log", 1)
     # no threshold for reference-free verification (no seed item of it); step-level items get no rm verdict
     assert read_json(out / "summary.json")["rejected"] == {"no_threshold": 1, "not_scored": 1}
@@ -354,11 +356,11 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
     assert result["tasks"][ref]["accuracy"] == pytest.approx(sum(j["correct"] for j in checks) / 3)
     assert result["tasks"][ref]["reward_roc_auc"] == metrics.roc_auc([j["reward"] for j in checks],
                                                                      [j["label"] == "yes" for j in checks])
-    assert result["note"] == stages.RM_NOTE
+    assert result["note"] == common_stages.RM_NOTE
     old = tmp_path / "old.summary.json"  # a reward model trained before the thresholds were recorded
     old.write_text(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
     with pytest.raises(ValueError, match="records no reward thresholds"):
-        stages.evaluate_rm(config, "heldout", True, items, str(model), old, out / "j.jsonl", out / "m.json",
+        rl_stages.evaluate_rm(config, "heldout", True, items, str(model), old, out / "j.jsonl", out / "m.json",
                            out / "s.json", out / "log", 1)
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import ablation_figure
+from judgeflow.stages.report import ablation_figure
 
 sm = snakemake  # noqa: F821
 ablation_figure(as_plain(sm.params.cfg), sm.wildcards.ablation, sm.input.csv, sm.input.config, sm.output.png,

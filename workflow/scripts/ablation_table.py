@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import ablation_table
+from judgeflow.stages.report import ablation_table
 
 sm = snakemake  # noqa: F821
 ablation_table(as_plain(sm.params.cfg), sm.wildcards.ablation, as_plain(sm.params.cells), sm.input.config,

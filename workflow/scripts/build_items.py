@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import build_items
+from judgeflow.stages.data import build_items
 
 sm = snakemake  # noqa: F821
 build_items(as_plain(sm.params.cfg), sm.input.records, list(sm.input.responses), list(sm.input.benchmarks),

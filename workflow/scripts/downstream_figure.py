@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import downstream_figure
+from judgeflow.stages.report import downstream_figure
 
 sm = snakemake  # noqa: F821
 downstream_figure(as_plain(sm.params.cfg), sm.input.csv, sm.input.config, sm.output.png, sm.output.summary,

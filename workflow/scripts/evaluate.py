@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import evaluate
+from judgeflow.stages.evaluate import evaluate
 
 sm = snakemake  # noqa: F821
 evaluate(as_plain(sm.params.cfg), sm.wildcards.model, sm.wildcards.benchmark, sm.params.heldout, sm.input.judge_items,

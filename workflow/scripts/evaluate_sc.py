@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import evaluate_sc
+from judgeflow.stages.evaluate import evaluate_sc
 
 sm = snakemake  # noqa: F821
 evaluate_sc(as_plain(sm.params.cfg), sm.wildcards.model, sm.wildcards.benchmark, sm.params.heldout,

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import policy_answers
+from judgeflow.stages.downstream import policy_answers
 
 sm = snakemake  # noqa: F821
 policy_answers(as_plain(sm.params.cfg), sm.input.records, sm.input.policy, sm.output.answers, sm.output.summary,

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import policy_figure
+from judgeflow.stages.report import policy_figure
 
 sm = snakemake  # noqa: F821
 policy_figure(as_plain(sm.params.cfg), sm.input.csv, sm.input.config, sm.output.png, sm.output.summary, sm.log[0])

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import prepare_benchmark
+from judgeflow.stages.data import prepare_benchmark
 
 sm = snakemake  # noqa: F821
 prepare_benchmark(as_plain(sm.params.cfg), sm.wildcards.benchmark, sm.output.benchmark_items, sm.output.rejects,

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import report_table
+from judgeflow.stages.report import report_table
 
 sm = snakemake  # noqa: F821
 report_table(as_plain(sm.params.cfg), list(sm.input.metrics), sm.input.config, sm.output.csv, sm.output.md,

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import report_training
+from judgeflow.stages.report import report_training
 
 sm = snakemake  # noqa: F821
 report_training(as_plain(sm.params.cfg), list(sm.input.summaries), sm.input.config, sm.output.csv, sm.output.md,

@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import tournament
+from judgeflow.stages.downstream import tournament
 
 sm = snakemake  # noqa: F821
 tournament(as_plain(sm.params.cfg), sm.params.judge, sm.input.answers, sm.input.records, sm.input.model,

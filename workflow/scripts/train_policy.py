@@ -1,5 +1,5 @@
 from judgeflow.core.config import as_plain
-from judgeflow.stages import train_dpo
+from judgeflow.stages.train import train_dpo
 
 sm = snakemake  # noqa: F821
 train_dpo(as_plain(sm.params.cfg), sm.input.pairs, sm.input.init, sm.output.model, sm.output.summary, sm.log[0],

@@ -1,6 +1,6 @@
 # GRPO on the seed items with the verifiable verdict reward (plain or EIS grouping; judgeflow.training.rl).
 from judgeflow.core.config import as_plain
-from judgeflow.stages import train_rl
+from judgeflow.stages.rl import train_rl
 
 sm = snakemake  # noqa: F821
 train_rl(as_plain(sm.params.cfg), sm.input.judge_items, sm.input.init, sm.output.model, sm.output.summary, sm.log[0],

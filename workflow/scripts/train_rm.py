@@ -1,7 +1,7 @@
 # The scalar Bradley-Terry reward model (TRL RewardTrainer) on the pairwise and verification seed items, and its
 # verification thresholds (in the summary).
 from judgeflow.core.config import as_plain
-from judgeflow.stages import train_rm
+from judgeflow.stages.rl import train_rm
 
 sm = snakemake  # noqa: F821
 train_rm(as_plain(sm.params.cfg), sm.input.judge_items, sm.input.init, sm.output.model, sm.output.summary, sm.log[0],

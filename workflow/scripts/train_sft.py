@@ -1,7 +1,7 @@
 # SFT from prompt/completion examples: the SFT warm-up and every rollout round (params.training names
 # the config block with the hyperparameters).
 from judgeflow.core.config import as_plain
-from judgeflow.stages import train_sft
+from judgeflow.stages.train import train_sft
 
 sm = snakemake  # noqa: F821
 cfg = as_plain(sm.params.cfg)

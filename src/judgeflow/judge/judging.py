@@ -267,6 +267,19 @@ def shuffled(examples: list[dict], seed: int) -> list[dict]:
     return out
 
 
+def cap_sft_examples(examples: list[dict], cap: int | None, seed: int) -> tuple[list[dict], int]:
+    """At most `cap` judge examples (a seeded draw), the chat examples cut in the same proportion so the
+    mix keeps its share (RISE Fig. 4's SFT size axis). Returns (examples, how many were left out)."""
+    judge = [e for e in examples if e.get("protocol") != "chat"]
+    if cap is None or len(judge) <= cap:
+        return examples, 0
+    chat = [e for e in examples if e.get("protocol") == "chat"]
+    kept = shuffled(judge, seed)[:cap]
+    kept_chat = chat[:round(len(chat) * cap / len(judge))]
+    return kept + kept_chat, len(examples) - len(kept) - len(kept_chat)
+
+
+
 def to_direct_judgments(examples: list[dict], items: dict[str, dict], share: float, pool: list[str],
                         prompt_seed: int, seed: int) -> list[dict]:
     """Rewrite round(share * n) seeded-random examples as direct judgments: the prompt re-rendered with a
