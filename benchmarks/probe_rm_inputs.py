@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from judgeflow.core.records import read_jsonl
-from judgeflow.evaluation.metrics import roc_auc
+from judgeflow.evaluation.bootstrap import roc_auc
 from judgeflow.training import score_conversations
 from judgeflow.training.rl import rm_conversation
 

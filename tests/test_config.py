@@ -177,11 +177,10 @@ def test_task_ratio_share_for_a_task_no_source_gives(default_config):
 
 
 def test_source_task_types_cover_what_the_loaders_give():
-    """The config's table of what each source type gives (judgeflow.core.config_checks.source_task_types) against
-    what the loaders make of the test fixtures, so the two cannot drift apart."""
-    from judgeflow.core.config_checks import source_task_types
+    """What each registered source type says it gives (Loader.gives, through loaders.task_types_of) against what
+    it makes of the test fixtures, so the two cannot drift apart."""
+    from judgeflow import tasks
     from judgeflow.data import loaders
-    from judgeflow.tasks.verdicts import TASK_TYPES
 
     fx = REPO / "tests" / "fixtures" / "datasets"
     specs = [{"type": kind, "path": str(fx / name)} for kind, name in [
@@ -196,13 +195,13 @@ def test_source_task_types_cover_what_the_loaders_give():
               {"type": "synthetic_arithmetic", "num_questions": 3, "min_steps": 1, "max_steps": 2, "max_operand": 9},
               {"type": "synthetic_code", "num_questions": 3}, {"type": "synthetic_tool_use", "num_questions": 3},
               {"type": "synthetic_instructions", "num_instructions": 3}]
-    assert {spec["type"] for spec in specs} == set(loaders.LOADER_TYPES)
+    assert {spec["type"] for spec in specs} == set(loaders.loader_types())
     for spec in specs:
         records, _ = loaders.load_source({"name": "fx", **spec}, 0)
         assert records, spec
-        given = {"question": set(TASK_TYPES), "instruction": {"pairwise"}}
+        given = {"question": set(tasks.names()), "instruction": {"pairwise"}}
         made = set().union(*(given.get(r["kind"], {r.get("task_type")}) for r in records))
-        assert made <= source_task_types(spec), (spec, made)
+        assert made <= loaders.task_types_of(spec), (spec, made)
 
 
 def test_all_zero_task_ratio_is_named(default_config):

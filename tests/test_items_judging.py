@@ -3,6 +3,7 @@ from collections import Counter
 
 import pytest
 
+from judgeflow import tasks
 from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.domains import injection, synthetic_tool_use
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
@@ -20,9 +21,8 @@ from judgeflow.judge.judging import (
     template_for,
     to_direct_judgments,
 )
-from judgeflow.judge.templates import judge_prompt, order_label
+from judgeflow.judge.templates import judge_prompt
 from judgeflow.tasks.items import (
-    TASK_TYPES,
     build_items,
     decontaminate,
     draw_rollout_batches,
@@ -30,9 +30,12 @@ from judgeflow.tasks.items import (
     loaded_item,
     mix_by_ratio,
     question_items,
-    solution_steps,
     task_quotas,
 )
+from judgeflow.tasks.pairwise import order_label
+from judgeflow.tasks.step_level import solution_steps
+
+TASK_TYPES = tasks.names()
 
 DIRECT_POOL = ["pairwise_direct_en", "step_level_direct_en", "ref_verification_direct_en",
                "ref_free_verification_direct_en", "single_rating_direct_en"]

@@ -3,7 +3,7 @@ import json
 import jsonschema
 import pytest
 
-from judgeflow.core.config import SCHEMA_PATH, load_yaml
+from judgeflow.core.config import SCHEMA_PATH, ConfigError, load_yaml
 from judgeflow.data import loaders
 from judgeflow.data import questions as data
 
@@ -446,9 +446,38 @@ def _source_errors(spec):
     return [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(spec)]
 
 
-def test_schema_knows_every_loader_and_closes_each_type():
-    schema = load_yaml(SCHEMA_PATH)["properties"]["data"]["properties"]["sources"]["items"]
-    assert sorted(schema["properties"]["type"]["enum"]) == sorted(loaders.LOADER_TYPES)
+def test_a_benchmark_format_is_one_registered_loader(tmp_path, test_config):
+    """A new format: one register_loader call (a row mapper and the task types it gives). The config check, the
+    loader's reading (rejects with file, line and field), and benchmark preparation take it from there."""
+    from judgeflow.core.config_checks import validate_config
+    from judgeflow.stages.data import prepare_benchmark
+
+    def toy(spec, row):
+        return [loaders._item(spec, row.number, "pairwise", "chat", question=loaders._text(row.data, "q", row.where),
+                              chosen=loaders._text(row.data, "good", row.where),
+                              rejected=loaders._text(row.data, "bad", row.where))]
+
+    path = tmp_path / "toy.jsonl"
+    path.write_text('{"q": "2+2?", "good": "4", "bad": "5"}\n{"q": "3+3?", "good": "6"}\n')
+    spec = {"name": "toybench", "type": "toy_pairs", "path": str(path)}
+    config = {**test_config, "evaluation": {**test_config["evaluation"], "benchmarks": [spec]}}
+    with pytest.raises(ConfigError, match=r"'evaluation\.benchmarks\[0\]\.type' \(toybench\): unknown source type"):
+        validate_config(config)
+    loaders.register_loader("toy_pairs", toy, gives=lambda spec: {"pairwise"})
+    try:
+        validate_config(config)
+        records, rejects = loaders.load_source(spec, 0)
+        assert [r["chosen"] for r in records] == ["4"]
+        assert rejects[0]["reason"].endswith("toy.jsonl:2: field 'bad' is missing or not a non-empty string")
+        out = tmp_path / "out"
+        prepare_benchmark(config, "toybench", str(out / "items.jsonl"), str(out / "rejects.jsonl"),
+                          str(out / "summary.json"), str(out / "log.txt"))
+        assert len((out / "items.jsonl").read_text().splitlines()) == 1
+    finally:
+        loaders.unregister_loader("toy_pairs")
+
+
+def test_schema_closes_each_type():
     assert _source_errors({"name": "a", "type": "helpsteer2", "hf": {"name": "nvidia/HelpSteer2", "split": "train"},
                            "margin": 2, "as_ratings": True, "limit": 10}) == []
     assert _source_errors({"name": "a", "type": "xstest", "path": "p.csv", "completions": "c.csv"}) == []

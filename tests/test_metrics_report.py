@@ -8,14 +8,9 @@ import pytest
 from judgeflow.core.records import read_json, write_json
 from judgeflow.data import loaders
 from judgeflow.evaluation import report
-from judgeflow.evaluation.metrics import (
-    JUDGEBENCH_CATEGORIES,
-    bootstrap_ci,
-    judgebench_category,
-    sc_at_k,
-    task_metrics,
-    tidy,
-)
+from judgeflow.evaluation.bootstrap import bootstrap_ci
+from judgeflow.evaluation.metrics import sc_at_k, task_metrics, tidy
+from judgeflow.tasks.pairwise import JUDGEBENCH_CATEGORIES, judgebench_category
 
 B = 400  # bootstrap samples in these tests
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"

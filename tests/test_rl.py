@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from judgeflow.evaluation import metrics
-from judgeflow.judge.templates import order_label
+from judgeflow.evaluation import bootstrap, metrics
+from judgeflow.tasks.pairwise import order_label
 from judgeflow.training import rl, score_conversations, train_rl, train_rm
 
 REWARD = {"correct": 1.0, "wrong": 0.0, "parse_error": -0.5, "format": 0.0}
@@ -259,20 +259,20 @@ def test_rm_threshold_best_balanced_accuracy_by_hand():
 
 def test_roc_auc_by_hand_and_against_all_pairs():
     # yes at 0.35 and 0.8, no at 0.1 and 0.4: 3 of the 4 (yes, no) pairs ordered right
-    assert metrics.roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    assert bootstrap.roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
     # equal rewards count 1/2: yes {1, 2} vs no {1, 0} -> (0.5 + 1 + 1 + 1) / 4
-    assert metrics.roc_auc([1, 1, 2, 0], [True, False, True, False]) == 0.875
-    assert metrics.roc_auc([3, 2, 1], [True, True, False]) == 1.0
-    assert metrics.roc_auc([1, 2], [True, True]) is None and metrics.roc_auc([], []) is None
+    assert bootstrap.roc_auc([1, 1, 2, 0], [True, False, True, False]) == 0.875
+    assert bootstrap.roc_auc([3, 2, 1], [True, True, False]) == 1.0
+    assert bootstrap.roc_auc([1, 2], [True, True]) is None and bootstrap.roc_auc([], []) is None
     rng = np.random.default_rng(0)
     scores, positive = rng.integers(0, 5, 40).astype(float), rng.random(40) < 0.4
     pairs = [(s, t) for s, p in zip(scores, positive) if p for t, q in zip(scores, positive) if not q]
     brute = sum(1.0 if s > t else 0.5 if s == t else 0.0 for s, t in pairs) / len(pairs)
-    assert metrics.roc_auc(scores, positive) == pytest.approx(brute)
+    assert bootstrap.roc_auc(scores, positive) == pytest.approx(brute)
     # a bootstrap resample (items drawn with repeats) scores as the list of the drawn items would
     idx = rng.integers(0, 40, (3, 40))
-    resampled = metrics._auc(scores, positive)(idx)
-    assert resampled == pytest.approx([metrics.roc_auc(scores[row], positive[row]) for row in idx])
+    resampled = bootstrap.auc_stat(scores, positive)(idx)
+    assert resampled == pytest.approx([bootstrap.roc_auc(scores[row], positive[row]) for row in idx])
 
 
 def test_rm_verification_judgments_take_the_verdict_from_reward_and_threshold():
@@ -354,7 +354,7 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
     result = read_json(out / "metrics.json")
     assert set(result["tasks"]) == {"pairwise", ref} and result["thresholds"] == summary["thresholds"]
     assert result["tasks"][ref]["accuracy"] == pytest.approx(sum(j["correct"] for j in checks) / 3)
-    assert result["tasks"][ref]["reward_roc_auc"] == metrics.roc_auc([j["reward"] for j in checks],
+    assert result["tasks"][ref]["reward_roc_auc"] == bootstrap.roc_auc([j["reward"] for j in checks],
                                                                      [j["label"] == "yes" for j in checks])
     assert result["note"] == common_stages.RM_NOTE
     old = tmp_path / "old.summary.json"  # a reward model trained before the thresholds were recorded

@@ -3,22 +3,24 @@ from collections import Counter
 
 import pytest
 
+from judgeflow import tasks
 from judgeflow.judge.templates import (
     TEMPLATES,
     Template,
     _check,
     judge_prompt,
-    order_label,
     pick_template,
-    render_steps,
     select_templates,
 )
+from judgeflow.tasks.pairwise import order_label
+from judgeflow.tasks.step_level import render_steps
 from judgeflow.tasks.verdicts import (
-    TASK_TYPES,
     format_verdict,
     is_correct,
     parse_verdict,
 )
+
+TASK_TYPES = tasks.names()
 
 # ---------------------------------------------------------------- parser tables, one per task type
 

@@ -20,7 +20,14 @@ from judgeflow.core.config import (  # noqa: E402
 )
 from judgeflow.core.config_checks import missing_inputs  # noqa: E402
 from judgeflow.data.loaders import local_files  # noqa: E402
-from judgeflow.core.variants import MAIN, ablation_grid, build_variants, canonical, model_stage, stage_keys  # noqa: E402
+from judgeflow.core.variants import (
+    MAIN,
+    ablation_grid,
+    build_variants,
+    canonical,
+    model_stage,
+    stage_keys,
+)  # noqa: E402
 
 try:
     VARIANTS = build_variants(as_plain(config))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from judgeflow import tasks
 from judgeflow.core.config import (
     REPO_ROOT,
     SCHEMA_PATH,
@@ -20,9 +21,9 @@ from judgeflow.core.config import (
     load_yaml,
     schema_problems,
 )
+from judgeflow.data import loaders
 from judgeflow.data.loaders import LOCAL_FILE_KEYS
-from judgeflow.judge.templates import _FIELDS, TEMPLATES
-from judgeflow.tasks.verdicts import TASK_TYPES
+from judgeflow.judge.templates import TEMPLATES
 
 
 def with_default_config(paths: list[str | Path]) -> list[Path]:
@@ -81,6 +82,10 @@ def _cross_reference_problems(config: dict) -> list[str]:
             elif TEMPLATES[template_id].protocol != protocol:
                 problems.append(f"config key 'judge.{key}.{index}': '{template_id}' is a "
                                 f"{TEMPLATES[template_id].protocol} template; judge.{key} takes {protocol} templates")
+    for task_type in config["data"]["task_ratio"]:
+        if task_type not in tasks.names():
+            problems.append(f"config key 'data.task_ratio.{task_type}': unknown task type; known: "
+                            f"{', '.join(tasks.names())}")
     pools = {key: {TEMPLATES[t].task_type for t in config["judge"][key] if t in TEMPLATES}
              for key in ("templates", "direct_templates")}
     for task_type, share in config["data"]["task_ratio"].items():
@@ -156,32 +161,7 @@ def _rl_problems(config: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# What the sources can give, known from the config alone (judgeflow.data.loaders, judgeflow.tasks.items)
-
-# Task types of the judge items each source type can give (judgeflow.tasks.items.build_items): a question (a record
-# with a verifiable answer: synthetic_arithmetic/code/tool_use, gsm8k, math) can give all five; an open
-# instruction (synthetic_instructions, mt_bench, xstest without completions) a pairwise item; a labelled
-# dataset its loader's own types (judgeflow.data.loaders). A type missing here is assumed to give all five.
-_SOURCE_TASK_TYPES: dict[str, tuple[str, ...]] = {
-    "synthetic_instructions": ("pairwise",), "mt_bench": ("pairwise",),
-    "rewardbench": ("pairwise",), "ultrafeedback": ("pairwise",), "skywork": ("pairwise",),
-    "pandalm": ("pairwise",), "judgebench": ("pairwise",),
-    "prometheus": ("single_rating",), "gsm8k_solutions": ("ref_verification",), "processbench": ("step_level",),
-}
-
-
-def source_task_types(spec: dict) -> set[str]:
-    """Task types one configured source can give (an upper bound: whether a question gives a pairwise item,
-    say, depends on the graded answers and is known only after generation)."""
-    kind = spec["type"]
-    if kind == "prm800k":
-        return set(spec.get("task_types", ["ref_verification", "step_level"]))
-    if kind == "helpsteer2":
-        return {"pairwise", "single_rating"} if spec.get("as_ratings") else {"pairwise"}
-    if kind == "xstest":
-        return {"ref_free_verification"} if "completions" in spec else {"pairwise"}
-    return set(_SOURCE_TASK_TYPES.get(kind, TASK_TYPES))
-
+# What the sources can give, known from the config alone (judgeflow.data.loaders: each Loader's `gives`)
 
 def source_size_bound(spec: dict) -> int | None:
     """The most records one configured source can give, where the config alone tells: a synthetic source
@@ -198,10 +178,18 @@ def _data_problems(config: dict) -> list[str]:
     problems = []
     data = config["data"]
     ratio = data["task_ratio"]
+    for key, specs in (("data.sources", data["sources"]),
+                       ("evaluation.benchmarks", config["evaluation"]["benchmarks"])):
+        for index, spec in enumerate(specs):
+            if spec["type"] not in loaders.loader_types():
+                problems.append(f"config key '{key}[{index}].type' ({spec['name']}): unknown source type "
+                                f"'{spec['type']}'; known: {', '.join(loaders.loader_types())}")
+    if problems:
+        return problems
     if not any(share > 0 for share in ratio.values()):
         problems.append(f"config key 'data.task_ratio': every share is 0 ({', '.join(ratio)}), so the seed split "
                         "and the rollout batches would get no items; give at least one task type a share > 0")
-    offered = set().union(*(source_task_types(spec) for spec in data["sources"]))
+    offered = set().union(*(loaders.task_types_of(spec) for spec in data["sources"]))
     for task_type, share in ratio.items():
         if share > 0 and task_type not in offered:
             kinds = ", ".join(f"{spec['name']} ({spec['type']})" for spec in data["sources"])
@@ -310,7 +298,8 @@ def template_floor(template_ids: list[str]) -> tuple[int, str]:
     counts = []
     for template_id in template_ids:
         template = TEMPLATES[template_id]
-        text = (template.system or "") + "\n" + template.user.format(**{f: "" for f in _FIELDS[template.task_type]})
+        blank = {name: "" for name in tasks.get(template.task_type).fields}
+        text = (template.system or "") + "\n" + template.user.format(**blank)
         counts.append((len(text.split()), template_id))
     return min(counts)
 

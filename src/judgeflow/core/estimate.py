@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from judgeflow import tasks
 from judgeflow.core.config_checks import load_config, with_default_config
 from judgeflow.core.hardware import describe, fact_lines
 
@@ -103,7 +104,7 @@ def judge_prompts(records: float, config: dict, mixed: bool) -> float:
     one. `mixed`: the seed split and rollout batches keep the largest subset that follows data.task_ratio, so the
     task with the largest share caps the items (the held-out split keeps every item)."""
     ratio = {task: share for task, share in config["data"]["task_ratio"].items() if share > 0}
-    orders = {task: 2 if task == "pairwise" else 1 for task in ratio}
+    orders = {task: len(tasks.get(task).orders) for task in ratio}
     if not mixed:
         return records * ITEM_YIELD * sum(orders.values())
     total = sum(ratio.values())

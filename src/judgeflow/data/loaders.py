@@ -1,13 +1,13 @@
 """Dataset loaders: one per format, each mapping rows to the normalized records of the data contract.
 
-A source spec names a `type` (see LOADER_TYPES), the source `name` recorded on every record, and where the
-rows come from: `path` (a local .jsonl, .json, .parquet or .csv file, by extension) or `hf` ({name,
-config?, split}: `datasets.load_dataset(name, config, split=split)`), plus an optional `limit` (at most
-that many records) and `domain` (overrides the format's domain). `load_source(spec, seed)` returns
-(records, rejects). A malformed row never raises: it becomes a reject {source, file, line, field?, reason,
-raw} whose reason names the file, the line (jsonl, csv: the line in the file; json, parquet, HF: the
-0-based row index) and the field, and whose `code` is the short reason a stage summary counts. A missing or
-empty file, an unknown type or a bad spec raises, naming the spec.
+A source spec names a `type` (a registered Loader: register_loader, loader_types()), the source `name`
+recorded on every record, and where the rows come from: `path` (a local .jsonl, .json, .parquet or .csv file,
+by extension) or `hf` ({name, config?, split}: `datasets.load_dataset(name, config, split=split)`), plus an
+optional `limit` (at most that many records) and `domain` (overrides the format's domain). `load_source(spec,
+seed)` returns (records, rejects). A malformed row never raises: it becomes a reject {source, file, line,
+field?, reason, raw} whose reason names the file, the line (jsonl, csv: the line in the file; json, parquet,
+HF: the 0-based row index) and the field, and whose `code` is the short reason a stage summary counts. A
+missing or empty file, an unknown type or a bad spec raises, naming the spec.
 
 Input that used to stop a stage or slip through is a reject with its own code:
 - encoding: a line that is not UTF-8 (jsonl: the line; csv, json: the row holding the byte), or text with a
@@ -36,10 +36,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from judgeflow import domains
+from judgeflow import domains, tasks
 from judgeflow.core.records import RecordError, decode_line, non_finite_field, parse_json_object
 from judgeflow.data.questions import boxed_answer, normalize_math_answer, normalize_number, synthetic_arithmetic
 from judgeflow.domains import instructions
+from judgeflow.tasks.pairwise import REWARDBENCH_SECTIONS
 
 MAX_LINE_BYTES = 1 << 20  # the most bytes one input line (jsonl, csv) or row (json, parquet, HF) may have
 
@@ -522,15 +523,8 @@ def _math(spec: dict, row: Row) -> list:
                     level=level, orig_id=row.data.get("unique_id"))]
 
 
-_REWARDBENCH_SECTIONS = {
-    "chat": ["alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"],
-    "chat_hard": ["mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
-                  "llmbar-adver-GPTOut", "llmbar-adver-manual"],
-    "safety": ["refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond",
-               "donotanswer"],
-    "reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
-}
-_REWARDBENCH_SECTION = {subset: section for section, subsets in _REWARDBENCH_SECTIONS.items()
+# a RewardBench subset's section, spelled as a category name: "Chat Hard" -> "chat_hard"
+_REWARDBENCH_SECTION = {subset: section.lower().replace(" ", "_") for section, subsets in REWARDBENCH_SECTIONS.items()
                         for subset in subsets}
 
 
@@ -1020,30 +1014,85 @@ def _synthetic_arithmetic(spec: dict, seed: int) -> tuple[list[dict], list[dict]
     return [{"kind": "question", "domain": "math", **record} for record in records], []
 
 
-_ROW_LOADERS: dict[str, Mapper] = {
-    "gsm8k": _gsm8k, "math": _math, "rewardbench": _rewardbench, "ultrafeedback": _ultrafeedback,
-    "skywork": _skywork, "prm800k": _prm800k, "pandalm": _pandalm, "prometheus": _prometheus,
-    "gsm8k_solutions": _gsm8k_solutions, "judgebench": _judgebench, "processbench": _processbench,
-}
-_SOURCE_LOADERS = {"helpsteer2": _helpsteer2, "xstest": _xstest, "mt_bench": _mt_bench}
-_SYNTHETIC = ("synthetic_arithmetic", "synthetic_code", "synthetic_tool_use", "synthetic_instructions")
-LOADER_TYPES: tuple[str, ...] = tuple(sorted([*_ROW_LOADERS, *_SOURCE_LOADERS, *_SYNTHETIC]))
+@dataclass(frozen=True)
+class Loader:
+    """One data source type: how it is read, and which task types its records' judge items can have."""
+    kind: str
+    read: Callable  # rows: (spec, Row) -> the records of one row; else (spec, seed) -> (records, rejects)
+    rows: bool
+    gives: Callable[[dict], set[str]] | None  # spec -> the task types its items can have; None: every task type
+
+
+_LOADERS: dict[str, Loader] = {}
+
+
+def register_loader(kind: str, read: Callable, *, rows: bool = True,
+                    gives: Callable[[dict], set[str]] | None = None) -> Loader:
+    """Add a source type: `read` maps one row of the source's file or HF dataset to records (rows=True; the rows,
+    rejects, limit and duplicate ids are handled here) or reads the whole source (rows=False). `gives`: the
+    task types of the judge items its records can give, known from the spec alone (None: questions with a
+    verifiable answer, which can give every task type). A benchmark format is one call of this."""
+    if kind in _LOADERS:
+        raise ValueError(f"data source type {kind!r} is already registered")
+    _LOADERS[kind] = Loader(kind, read, rows, gives)
+    return _LOADERS[kind]
+
+
+def unregister_loader(kind: str) -> None:
+    """Remove a source type (tests register a toy one and take it away again)."""
+    del _LOADERS[kind]
+
+
+def loader_types() -> tuple[str, ...]:
+    """Every registered source type, sorted."""
+    return tuple(sorted(_LOADERS))
+
+
+def task_types_of(spec: dict) -> set[str]:
+    """Task types one configured source can give (an upper bound: whether a question gives a pairwise item, say,
+    depends on the graded answers and is known only after generation)."""
+    loader = _LOADERS[spec["type"]]
+    return set(tasks.names()) if loader.gives is None else set(loader.gives(spec))
 
 
 def load_source(spec: dict, seed: int) -> tuple[list[dict], list[dict]]:
     """Records and rejects of one configured data source (the one dispatcher on spec['type'])."""
-    kind = spec.get("type")
-    if kind == "synthetic_arithmetic":
-        return _synthetic_arithmetic(spec, seed)
-    if kind in domains.SOURCE_TYPES:
-        return domains.make_questions(spec, seed), []
-    if kind == "synthetic_instructions":
-        return instructions.synthetic_instructions(spec["name"], spec["num_instructions"], seed), []
-    if kind in _ROW_LOADERS:
-        return _load_rows(spec, _ROW_LOADERS[kind])
-    if kind in _SOURCE_LOADERS:
-        return _SOURCE_LOADERS[kind](spec)
-    raise ValueError(f"data source '{spec.get('name')}': unknown type {kind!r}; known: {', '.join(LOADER_TYPES)}")
+    loader = _LOADERS.get(spec.get("type"))
+    if loader is None:
+        raise ValueError(f"data source '{spec.get('name')}': unknown type {spec.get('type')!r}; known: "
+                         f"{', '.join(loader_types())}")
+    return _load_rows(spec, loader.read) if loader.rows else loader.read(spec, seed)
+
+
+def _only(*task_types: str) -> Callable[[dict], set[str]]:
+    return lambda spec: set(task_types)
+
+
+# Questions with a verifiable answer (every task type)
+register_loader("synthetic_arithmetic", _synthetic_arithmetic, rows=False)
+register_loader("synthetic_code", lambda spec, seed: (domains.make_questions(spec, seed), []), rows=False)
+register_loader("synthetic_tool_use", lambda spec, seed: (domains.make_questions(spec, seed), []), rows=False)
+register_loader("gsm8k", _gsm8k)
+register_loader("math", _math)
+# Open instructions (a pairwise item each, from a generated pair)
+register_loader("synthetic_instructions", lambda spec, seed: (instructions.synthetic_instructions(
+    spec["name"], spec["num_instructions"], seed), []), rows=False, gives=_only("pairwise"))
+register_loader("mt_bench", lambda spec, seed: _mt_bench(spec), rows=False, gives=_only("pairwise"))
+# Labelled judge items
+register_loader("rewardbench", _rewardbench, gives=_only("pairwise"))
+register_loader("ultrafeedback", _ultrafeedback, gives=_only("pairwise"))
+register_loader("skywork", _skywork, gives=_only("pairwise"))
+register_loader("pandalm", _pandalm, gives=_only("pairwise"))
+register_loader("judgebench", _judgebench, gives=_only("pairwise"))
+register_loader("prometheus", _prometheus, gives=_only("single_rating"))
+register_loader("gsm8k_solutions", _gsm8k_solutions, gives=_only("ref_verification"))
+register_loader("processbench", _processbench, gives=_only("step_level"))
+register_loader("prm800k", _prm800k,
+                gives=lambda spec: set(spec.get("task_types", ["ref_verification", "step_level"])))
+register_loader("helpsteer2", lambda spec, seed: _helpsteer2(spec), rows=False,
+                gives=lambda spec: {"pairwise", "single_rating"} if spec.get("as_ratings") else {"pairwise"})
+register_loader("xstest", lambda spec, seed: _xstest(spec), rows=False,
+                gives=lambda spec: {"ref_free_verification"} if "completions" in spec else {"pairwise"})
 
 
 LOCAL_FILE_KEYS = ("path", "completions", "references")

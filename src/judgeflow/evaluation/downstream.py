@@ -13,8 +13,8 @@ import random
 
 import numpy as np
 
-from judgeflow.evaluation.metrics import bootstrap_ci
-from judgeflow.tasks.items import RATING_SCALE
+from judgeflow.evaluation.bootstrap import bootstrap_ci
+from judgeflow.tasks.single_rating import RATING_SCALE
 
 RUBRIC = "Correctness: 5 = the answer is fully correct; 1 = it is wrong."
 SELECTIONS = ("judge", "random", "oracle")

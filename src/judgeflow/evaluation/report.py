@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgeflow import tasks
 from judgeflow.core.records import read_json
-from judgeflow.evaluation.metrics import JUDGEBENCH_CATEGORIES, PRIMARY_METRIC, TASK_TYPES, tidy
+from judgeflow.evaluation.metrics import tidy
+from judgeflow.tasks.pairwise import JUDGEBENCH_CATEGORIES
 
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale order.
 STYLE = {
@@ -367,26 +369,6 @@ def _levels(series: pd.Series) -> list:
 
 # ------------------------------------------------------------------------------ the run's tables and figures
 
-_BIAS_METRICS = ("accuracy_chosen_first", "accuracy_chosen_second", "accuracy_chosen_longer", "accuracy_chosen_shorter")
-# The headline table of each task type, its columns in this order (a column no row has is left out): the
-# pairwise table puts JudgeBench's official score beside the project's accuracy; the step-level table leads
-# with ProcessBench's headline, the mean of the subset F1s; the verification tables end with the reward model's
-# threshold-free ROC AUC (rm only).
-TASK_TABLE_METRICS = {
-    "pairwise": ("accuracy", "judgebench_score", "consistent_accuracy", "consistency", "parse_error_rate",
-                 "rewardbench_score") + _BIAS_METRICS,
-    "step_level": ("subset_mean_f1", "f1", "error_accuracy", "correct_accuracy", "accuracy", "parse_error_rate"),
-    "ref_verification": ("accuracy", "balanced_accuracy", "parse_error_rate", "reward_roc_auc"),
-    "ref_free_verification": ("accuracy", "balanced_accuracy", "parse_error_rate", "reward_roc_auc"),
-    "single_rating": ("pearson", "spearman", "kendall", "exact_agreement", "parse_error_rate"),
-}
-TASK_TABLE_TITLES = {
-    "pairwise": "Pairwise (judgebench_score: JudgeBench's official pair score, JudgeBench-format benchmarks only)",
-    "step_level": "Step-level (subset_mean_f1: ProcessBench's headline, the mean of the per-subset F1)",
-    "ref_verification": "Reference-based verification",
-    "ref_free_verification": "Reference-free verification",
-    "single_rating": "Single rating",
-}
 JUDGEBENCH_TABLE_TITLE = ("JudgeBench: official score overall and per category (knowledge: mmlu-pro, reasoning: "
                           "livebench-reasoning, math: livebench-math, coding: livecodebench), beside accuracy")
 TABLE_KEYS = ["benchmark", "group", "model"]
@@ -418,19 +400,20 @@ def _wide_rows(rows: pd.DataFrame, order) -> tuple[pd.DataFrame, list[str]]:
 
 
 def headline_tables(frame: pd.DataFrame) -> list[dict]:
-    """The headline tables of a run: one per task type present (TASK_TABLE_METRICS, in that column order; a
+    """The headline tables of a run: one per task type present (TaskType.table_metrics, in that order; a
     metric no row of the table has is left out), then, when a benchmark is JudgeBench-format, the JudgeBench
     table (official score overall and per category, then accuracy). Each: {kind (task type | "judgebench"),
     title, table (numbers: m, m_ci_low, m_ci_high), metrics (shown, in order)}."""
     out = []
     scoped = frame[frame["scope"].isin(["overall", "bias"])]
-    for task_type in TASK_TYPES:
-        rows = scoped[(scoped["task_type"] == task_type) & scoped["metric"].isin(TASK_TABLE_METRICS[task_type])]
+    for task_type in tasks.names():
+        task = tasks.get(task_type)
+        rows = scoped[(scoped["task_type"] == task_type) & scoped["metric"].isin(task.table_metrics)]
         if rows.empty:
             continue
-        table, metrics = _wide_rows(rows, TASK_TABLE_METRICS[task_type])
+        table, metrics = _wide_rows(rows, task.table_metrics)
         metrics = [m for m in metrics if table[m].notna().any()]
-        out.append({"kind": task_type, "title": TASK_TABLE_TITLES[task_type], "table": table, "metrics": metrics})
+        out.append({"kind": task_type, "title": task.table_title, "table": table, "metrics": metrics})
     categories = frame[frame["scope"] == "judgebench_category"]
     if not categories.empty:
         keys = categories[TABLE_KEYS].drop_duplicates()
@@ -474,9 +457,13 @@ def carried_forward_note(frame: pd.DataFrame) -> str:
             + "; ".join(parts) + ".")
 
 
+def _primary_metrics() -> dict[str, str]:
+    return {name: tasks.get(name).primary_metric for name in tasks.names()}
+
+
 def primary_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each task group's primary metric (metrics.PRIMARY_METRIC), overall scope."""
-    primary = frame["task_type"].map(PRIMARY_METRIC)
+    """Each task group's primary metric (TaskType.primary_metric), overall scope."""
+    primary = frame["task_type"].map(_primary_metrics())
     return frame[(frame["scope"] == "overall") & (frame["metric"] == primary)].copy()
 
 
@@ -492,7 +479,7 @@ def ablation_frame(cells: list[dict], spec: dict) -> pd.DataFrame:
         parts.append(part)
     frame = pd.concat(parts, ignore_index=True)
     scope = "sc_at_k" if spec["plot"] == "sc_curve" else "overall"
-    metric = frame["task_type"].map(PRIMARY_METRIC) if spec["metric"] == "primary" else spec["metric"]
+    metric = frame["task_type"].map(_primary_metrics()) if spec["metric"] == "primary" else spec["metric"]
     frame = frame[(frame["scope"] == scope) & (frame["metric"] == metric)].reset_index(drop=True)
     if frame.empty:
         raise ValueError(f"no '{spec['metric']}' numbers ({scope}) in the ablation's metric files: is the metric "
@@ -555,7 +542,7 @@ def ablation_figure(frame: pd.DataFrame, spec: dict, out: str | Path, title: str
                           tick_labels=tick_labels)
     if spec["plot"] == "sc_curve":
         return sc_at_k_curve(frame, out, hue=hue, title=title, ylabel=ylabel, style=style)
-    group = sorted(frame["group"].unique(), key=lambda g: TASK_TYPES.index(g.split("/")[0]))[0]
+    group = sorted(frame["group"].unique(), key=lambda g: tasks.names().index(g.split("/")[0]))[0]
     data = frame[frame["group"] == group]
     return heatmap(data, out, row=keys[0], col=keys[1], title=f"{title} ({group})", xlabel=keys[1],
                    ylabel=keys[0], colorbar_label=spec["metric"], style=style)

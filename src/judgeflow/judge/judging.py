@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
+from judgeflow import tasks
 from judgeflow.generation import Continuation, GenerationBackend, SamplingParams
 from judgeflow.judge.templates import item_task_type, judge_prompt, pick_template
 from judgeflow.tasks.verdicts import format_verdict, is_correct, parse_verdict
 
-ORDERS = ("original", "swapped")
 # what a judgment record carries over from its prompt (the metrics break results down by these)
 CUE_TOKENS = 4  # new tokens a judgment continued after the verdict cue may take (the verdict and ']]')
 PROMPT_FIELDS = ("item_id", "order", "label", "template_id", "task_type", "protocol", "messages", "verdict_args",
@@ -17,8 +17,8 @@ PROMPT_FIELDS = ("item_id", "order", "label", "template_id", "task_type", "proto
 
 
 def orders_for(item: dict) -> tuple[str, ...]:
-    """Pairwise items are judged in both orders (position swap); the other task types once."""
-    return ORDERS if item_task_type(item) == "pairwise" else ("original",)
+    """The orders the item's task type is judged in (pairwise: both, the position swap; the others once)."""
+    return tasks.get(item_task_type(item)).orders
 
 
 def template_for(item: dict, pool: list[str], seed: int, override: bool = False) -> str:
@@ -194,7 +194,7 @@ def balance_sft_items(items: dict[str, dict], sft: dict[str, list[dict]], balanc
         groups = {"yes": [], "no": []}
         for item_id in kept:
             item = items[item_id]
-            if item["task_type"] in ("ref_verification", "ref_free_verification"):
+            if item["task_type"] in tasks.binary_tasks():
                 groups[item["label"]].append(item_id)
         even_out(groups, "label_balance")
     return kept, dropped

@@ -1,4 +1,4 @@
-"""Judge templates for the five task types: an item and an order become chat messages plus the gold verdict.
+"""Judge templates for every task type: an item and an order become chat messages plus the gold verdict.
 
 Templates vary along RISE's appendix A.1 axes (role, evaluation criteria, the form the criteria are written
 in, the output format, the language); each one records those choices as metadata, and every rendered prompt
@@ -11,35 +11,22 @@ import hashlib
 import string
 from dataclasses import asdict, dataclass
 
-from judgeflow.tasks.verdicts import TASK_TYPES
+from judgeflow import tasks
 
 PROTOCOLS = ("critique", "direct")
 LANGUAGES = ("en", "zh")
 
-# The placeholders a template of each task type uses (all of them).
-_FIELDS = {
-    "pairwise": ("question", "response_a", "response_b"),
-    "step_level": ("question", "steps"),
-    "ref_verification": ("question", "reference", "response"),
-    "ref_free_verification": ("question", "response"),
-    "single_rating": ("question", "response", "rubric", "min", "max"),
-}
-_STEP_PREFIX = {"en": "Step {n}: ", "zh": "步骤 {n}："}
-_NO_RUBRIC = {"en": "(No rubric given: judge the response's correctness, helpfulness and clarity.)",
-              "zh": "（未提供评分细则：请根据回答的正确性、有用性和清晰度评分。）"}
-
-
 @dataclass(frozen=True)
 class Template:
     id: str
-    task_type: str  # one of TASK_TYPES
+    task_type: str  # a registered task type (judgeflow.tasks)
     protocol: str  # "critique" (reasoning, then the verdict) | "direct" (the verdict only)
     language: str  # "en" | "zh"
     role: str  # the persona the system message (or, without one, the instruction) gives the judge
     criteria: tuple[str, ...]  # what the judge is told to evaluate; () when the template names none
     criteria_form: str  # how the criteria are written: "list" | "prose" | "questions" | "none"
     output_format: str  # what the judge writes before/around the verdict, e.g. "critique-then-verdict"
-    user: str  # str.format template over _FIELDS[task_type]
+    user: str  # str.format template over the task type's fields (TaskType.fields)
     system: str | None = None
     allows_tie: bool = False  # pairwise only: [[C]] is a valid verdict (MT-Bench)
     source: str | None = None  # where an official prompt's wording comes from
@@ -436,20 +423,32 @@ _TEMPLATE_LIST = [
 
 def _check(template: Template) -> Template:
     """A template's fields are known values and its text uses exactly the placeholders its task type has."""
-    if template.task_type not in TASK_TYPES or template.protocol not in PROTOCOLS \
+    if template.task_type not in tasks.names() or template.protocol not in PROTOCOLS \
             or template.language not in LANGUAGES:
         raise ValueError(f"template {template.id}: bad task_type/protocol/language")
-    if template.allows_tie and template.task_type != "pairwise":
+    if template.allows_tie and not tasks.get(template.task_type).both_orders:
         raise ValueError(f"template {template.id}: only pairwise templates allow a tie")
     used = {name for _, name, _, _ in string.Formatter().parse(template.user) if name is not None}
-    if used != set(_FIELDS[template.task_type]):
-        raise ValueError(f"template {template.id}: placeholders {sorted(used)}, "
-                         f"needs exactly {list(_FIELDS[template.task_type])}")
+    fields = tasks.get(template.task_type).fields
+    if used != set(fields):
+        raise ValueError(f"template {template.id}: placeholders {sorted(used)}, needs exactly {list(fields)}")
     return template
 
 
 TEMPLATES: dict[str, Template] = {t.id: _check(t) for t in _TEMPLATE_LIST}
 assert len(TEMPLATES) == len(_TEMPLATE_LIST), "duplicate template id"
+
+
+def register_template(template: Template) -> Template:
+    """Add a template (a new task type's, say) after checking it; an id is registered once."""
+    if template.id in TEMPLATES:
+        raise ValueError(f"template {template.id!r} is already registered")
+    TEMPLATES[template.id] = _check(template)
+    return template
+
+
+def unregister_template(template_id: str) -> None:
+    del TEMPLATES[template_id]
 
 
 # What the generator models are asked in generate-then-grade: the answer line is what data.extract_answer finds.
@@ -458,8 +457,7 @@ SOLVE_PROMPT = "{question}\nSolve it step by step and finish with: The answer is
 
 def select_templates(task_type: str, protocol: str, language: str | None = None) -> list[str]:
     """Ids of the templates for a task type and protocol (and language, when given), in definition order."""
-    if task_type not in TASK_TYPES:
-        raise ValueError(f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
+    tasks.get(task_type)
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
     if language is not None and language not in LANGUAGES:
@@ -477,7 +475,7 @@ def _template(template_id: str) -> Template:
 def item_task_type(item: dict) -> str:
     """The item's task type; an item without the field is pairwise (the format before task types)."""
     task_type = item.get("task_type", "pairwise")
-    if task_type not in TASK_TYPES:
+    if task_type not in tasks.names():
         raise ValueError(f"item {item.get('id')!r}: field 'task_type': unknown task type {task_type!r}")
     return task_type
 
@@ -486,7 +484,7 @@ def pick_template(item: dict, pool: list[str], seed: int) -> str:
     """A seeded draw, per item, from the pool's templates of the item's task type (pool order kept, duplicates
     dropped); a tie item (pairwise, tie true) draws only among templates that allow a tie."""
     task_type = item_task_type(item)
-    tie = task_type == "pairwise" and bool(item.get("tie"))
+    tie = tasks.get(task_type).both_orders and bool(item.get("tie"))
     candidates = [tid for tid in dict.fromkeys(pool)
                   if _template(tid).task_type == task_type and (_template(tid).allows_tie or not tie)]
     if not candidates:
@@ -494,73 +492,6 @@ def pick_template(item: dict, pool: list[str], seed: int) -> str:
         raise ValueError(f"item {item.get('id')!r}: the template pool {list(pool)} has no {kind}{task_type} template")
     digest = hashlib.sha256(f"{seed}:template:{item['id']}".encode()).digest()
     return candidates[int.from_bytes(digest[:8], "big") % len(candidates)]
-
-
-def order_label(item_id: str, seed: int) -> str:
-    """Which position holds the chosen response in the 'original' order: a seeded, balanced coin per item."""
-    digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
-    return "A" if digest[0] % 2 == 0 else "B"
-
-
-def render_steps(steps: list[str], language: str = "en") -> str:
-    """Steps one per line, numbered from 1: "Step 1: ..." (Chinese: "步骤 1：...")."""
-    return "\n".join(_STEP_PREFIX[language].format(n=n) + step for n, step in enumerate(steps, start=1))
-
-
-def _field(item: dict, name: str, kind: type | tuple[type, ...]):
-    if name not in item:
-        raise ValueError(f"item {item.get('id')!r}: missing field '{name}'")
-    value = item[name]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise ValueError(f"item {item.get('id')!r}: field '{name}' has type {type(value).__name__}")
-    return value
-
-
-def _values_and_label(item: dict, order: str, template: Template, seed: int) -> tuple[dict, str | int, dict]:
-    """The placeholder values, the gold verdict for this order, and the parse_verdict keyword arguments."""
-    task_type, item_id = template.task_type, item.get("id")
-    question = _field(item, "question", str)
-    if task_type == "pairwise":
-        chosen, rejected = _field(item, "chosen", str), _field(item, "rejected", str)
-        label = order_label(item["id"], seed)
-        if order == "swapped":
-            label = "B" if label == "A" else "A"
-        first, second = (chosen, rejected) if label == "A" else (rejected, chosen)
-        if item.get("tie"):
-            if not template.allows_tie:
-                raise ValueError(f"item {item_id!r}: field 'tie' is true but template {template.id} has no tie verdict")
-            label = "C"
-        return ({"question": question, "response_a": first, "response_b": second}, label,
-                {"allows_tie": template.allows_tie})
-    if order != "original":
-        raise ValueError(f"item {item_id!r}: {task_type} items have only the 'original' order, got {order!r}")
-    if task_type == "step_level":
-        steps = _field(item, "steps", list)
-        if not steps or not all(isinstance(step, str) for step in steps):
-            raise ValueError(f"item {item_id!r}: field 'steps' must be a non-empty list of strings")
-        label = _field(item, "label", int)
-        if not 0 <= label <= len(steps):
-            raise ValueError(f"item {item_id!r}: field 'label' {label} is not 0 or a step number 1..{len(steps)}")
-        return ({"question": question, "steps": render_steps(steps, template.language)}, label,
-                {"num_steps": len(steps)})
-    if task_type in ("ref_verification", "ref_free_verification"):
-        label = _field(item, "label", str)
-        if label not in ("yes", "no"):
-            raise ValueError(f"item {item_id!r}: field 'label' must be 'yes' or 'no', got {label!r}")
-        values = {"question": question, "response": _field(item, "response", str)}
-        if task_type == "ref_verification":
-            values["reference"] = _field(item, "reference", str)
-        return values, label, {}
-    scale = _field(item, "scale", (list, tuple))
-    if len(scale) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale) \
-            or scale[0] >= scale[1]:
-        raise ValueError(f"item {item_id!r}: field 'scale' must be [min, max] integers with min < max, got {scale!r}")
-    label = _field(item, "label", int)
-    if not scale[0] <= label <= scale[1]:
-        raise ValueError(f"item {item_id!r}: field 'label' {label} is outside the scale {list(scale)}")
-    rubric = _field(item, "rubric", str).strip() or _NO_RUBRIC[template.language]
-    return ({"question": question, "response": _field(item, "response", str), "rubric": rubric,
-             "min": scale[0], "max": scale[1]}, label, {"scale": [scale[0], scale[1]]})
 
 
 def judge_prompt(item: dict, order: str, template_id: str, seed: int) -> dict:
@@ -576,9 +507,9 @@ def judge_prompt(item: dict, order: str, template_id: str, seed: int) -> dict:
     if task_type != template.task_type:
         raise ValueError(f"item {item.get('id')!r}: template {template_id} is for {template.task_type} items, "
                          f"the item is {task_type}")
-    if order not in ("original", "swapped"):
+    if order not in tasks.ORDERS:
         raise ValueError(f"order must be 'original' or 'swapped', got {order!r}")
-    values, label, verdict_args = _values_and_label(item, order, template, seed)
+    values, label, verdict_args = tasks.get(task_type).render(item, order, template, seed)
     messages = []
     if template.system:
         messages.append({"role": "system", "content": template.system})

@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 import random
 
+from judgeflow import tasks
 from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.judge.templates import TEMPLATES, judge_prompt
-from judgeflow.tasks.items import RATING_SCALE, solution_steps
+from judgeflow.tasks.step_level import solution_steps
 from judgeflow.tasks.verdicts import format_verdict
 
 log = logging.getLogger(__name__)
@@ -40,23 +41,22 @@ def tiny_corpus(tcfg: dict, config: dict) -> list[list[dict]]:
         wrong = q["solution"].replace(f"is {q['answer']}.", f"is {int(q['answer']) + rng.randint(1, 9)}.")
         response = rng.choice([q["solution"], wrong])
         steps = solution_steps(q["solution"])
-        items = {
-            "pairwise": {"chosen": q["solution"], "rejected": wrong},
-            "step_level": {"steps": steps, "label": 0},
-            "ref_verification": {"response": response, "reference": q["answer"], "label": "yes"},
-            "ref_free_verification": {"response": response, "label": "yes"},
-            "single_rating": {"response": response, "rubric": "", "scale": list(RATING_SCALE), "label": 1},
-        }
-        for task_type, fields in items.items():  # one judgment per task type, with a template of the run's pool
+        context = {"question": q["question"], "solution": q["solution"], "answer": q["answer"], "wrong": wrong,
+                   "response": response, "steps": steps}
+        for task_type in tasks.names():  # one judgment per task type, with a template of the run's pool
+            task = tasks.get(task_type)
+            if task.tiny_fields is None:
+                continue
             template_id = rng.choice([t for t in pool if TEMPLATES[t].task_type == task_type] or
                                      [t for t in TEMPLATES if TEMPLATES[t].task_type == task_type])
-            item = {"id": q["id"], "question": q["question"], "task_type": task_type, **fields}
-            order = rng.choice(["original", "swapped"]) if task_type == "pairwise" else "original"
+            item = {"id": q["id"], "question": q["question"], "task_type": task_type, **task.tiny_fields(context)}
+            order = rng.choice(task.orders) if task.both_orders else "original"
             prompt = judge_prompt(item, order, template_id, config["seed"])
-            verdict = {"pairwise": rng.choice("AB"), "step_level": rng.randint(0, len(steps)),
-                       "ref_verification": rng.choice(["yes", "no"]),
-                       "ref_free_verification": rng.choice(["yes", "no"]),
-                       "single_rating": rng.randint(*RATING_SCALE)}[task_type]
+            # one random verdict drawn per registered task type, this one's kept: the draw order of the corpus
+            # before the task registry, so the tiny model's bytes stay the same
+            drawn = {name: tasks.get(name).random_verdict(rng, context) for name in tasks.names()
+                     if tasks.get(name).random_verdict is not None}
+            verdict = drawn[task_type]
             tag = format_verdict(task_type, verdict)[2:]
             direct = TEMPLATES[template_id].protocol == "direct"
             text = f"[[{tag}" if direct else f"Checked the {task_type} item.{cue}{tag}"

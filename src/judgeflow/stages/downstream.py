@@ -8,7 +8,7 @@ from collections import Counter
 from judgeflow import domains
 from judgeflow.core.config import config_hash
 from judgeflow.core.records import read_jsonl, stage, write_json, write_jsonl
-from judgeflow.evaluation import downstream, metrics
+from judgeflow.evaluation import bootstrap, downstream
 from judgeflow.generation import SamplingParams
 from judgeflow.generation.backends import make_backend
 from judgeflow.judge import judging
@@ -83,7 +83,7 @@ def policy_accuracy(config: dict, policy: str, answers_path: str, out: str, summ
     with stage("policy_accuracy", config, summary, log_path) as s:
         answers = read_jsonl(answers_path)
         values = np.array([a["correct"] for a in answers], dtype=float)
-        low, high = metrics.bootstrap_ci(values, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
+        low, high = bootstrap.bootstrap_ci(values, ecfg["bootstrap_samples"], ecfg["confidence"], config["seed"])
         write_json(out, {"policy": policy, "questions": len(answers), "accuracy": float(values.mean()),
                          "accuracy_ci": [low, high], "experiment": config["experiment"],
                          "settings_hash": config_hash(config)})

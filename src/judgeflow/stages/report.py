@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from judgeflow import tasks
 from judgeflow.core.config import config_hash
 from judgeflow.core.records import read_json, read_jsonl, stage, write_json
 from judgeflow.evaluation import downstream, metrics, report
@@ -147,11 +148,13 @@ def report_delta(config: dict, judgment_files: list[str], config_snapshot: str, 
             judges = {**{f"baseline:{k}": v for k, v in metrics.baseline_judgments(base).items()},
                       **{m: v for m, v in judged.items() if m != "base"}}
             for model, rows in judges.items():
-                tasks = {j["task_type"] for j in rows}  # the reward model (rm) judges some task types only
+                judged_tasks = {j["task_type"] for j in rows}  # the reward model (rm) judges some task types only
                 out += [{"benchmark": benchmark, "model": model, **row}
-                        for row in comparison_rows(rows, [j for j in base if j["task_type"] in tasks], ecfg,
+                        for row in comparison_rows(rows, [j for j in base if j["task_type"] in judged_tasks], ecfg,
                                                    config["seed"])
-                        if model != "baseline:shorter" or row["task_type"] == "pairwise"]
+                        # a shortcut baseline where the task type has that shortcut (else it is the constant)
+                        if not model.startswith("baseline:") or model == "baseline:constant"
+                        or model.removeprefix("baseline:") in tasks.get(row["task_type"]).shortcuts]
         frame = pd.DataFrame(out)
         frame["_order"] = frame["model"].map(lambda m: (-1, 0) if m.startswith("baseline:") else report.model_order(m))
         frame = frame.sort_values(["benchmark", "task_type", "metric", "origin", "_order"], kind="stable")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from judgeflow import tasks
 from judgeflow.core.config import config_hash
 from judgeflow.core.records import read_json, stage, write_json, write_jsonl
 from judgeflow.evaluation import metrics
@@ -47,7 +48,7 @@ def train_rm(config: dict, items_path: str, init_dir: str, out_dir: str, summary
     holds the weights only)."""
     tcfg = config["reward_model"]["training"]
     with stage("train_rm", config, summary, log_path, threads) as s:
-        items = [i for i in split_items(items_path, "seed") if i["task_type"] in rl.RM_TASK_TYPES]
+        items = [i for i in split_items(items_path, "seed") if i["task_type"] in rl.rm_task_types()]
         pairs, reasons = rl.rm_pairs(items, config["seed"])
         s.items_in = len(items)
         for reason, count in reasons.items():
@@ -89,7 +90,7 @@ def evaluate_rm(config: dict, benchmark: str, heldout: bool, items_path: str, mo
         pairwise = [i for i in items if i["task_type"] == "pairwise"]
         verification = [i for i in items if i["task_type"] in thresholds]
         s.items_in = len(items)
-        left = Counter("no_threshold" if i["task_type"] in metrics.VERIFICATION_TASKS else "not_scored"
+        left = Counter("no_threshold" if i["task_type"] in tasks.binary_tasks() else "not_scored"
                        for i in items if i["task_type"] != "pairwise" and i["task_type"] not in thresholds)
         for reason, count in left.items():
             s.reject(reason, count)

@@ -1,4 +1,4 @@
-"""Judge items of five task types from graded responses, injected errors, instruction pairs and loaded
+"""Judge items of every task type from graded responses, injected errors, instruction pairs and loaded
 labelled data; decontamination against benchmark prompts; the task mix of the seed split and rollout batches."""
 
 from __future__ import annotations
@@ -7,40 +7,19 @@ import random
 import re
 from collections import Counter, defaultdict
 
+from judgeflow import tasks
 from judgeflow.domains import injection
-
-TASK_TYPES = ("pairwise", "step_level", "ref_verification", "ref_free_verification", "single_rating")
-RATING_SCALE = [1, 5]
-_RATING_RUBRIC = ("Correctness: 5 = fully correct; 1 = wrong. For code, the score follows the share of hidden "
-                  "unit tests the answer passes.")
-_STEP_LINE = re.compile(r"^\s*Step\s+\d+\s*:\s*(.*)$", re.IGNORECASE)
-
-
-def solution_steps(text: str) -> list[str]:
-    """The 'Step i: ...' lines of a step-by-step solution (empty when it has none)."""
-    return [m.group(1).strip() for line in text.splitlines() if (m := _STEP_LINE.match(line))]
-
-
-def _rating(candidate: dict) -> int:
-    """Gold score on the 1-5 correctness rubric: code by the share of hidden tests passed, else 5 or 1."""
-    total = candidate.get("tests_total") or 0
-    if total:
-        return 1 + round(4 * candidate.get("tests_passed", 0) / total)
-    return 5 if candidate["correct"] else 1
-
-
-def _base(record: dict, task_type: str, suffix: str = "") -> dict:
-    return {"id": f"{record['id']}-{task_type}{suffix}", "task_type": task_type, "question_id": record["id"],
-            "split": record["split"], "source": record["source"], "domain": record.get("domain", "math"),
-            "question": record["question"]}
+from judgeflow.tasks.base import item_base
 
 
 def question_items(record: dict, responses: list[dict], include_reference: bool, injections: int,
                    seed: int) -> tuple[list[dict], list[str]]:
-    """Every task type one question with a verifiable answer can give (FARE's generate-then-grade):
-    a correct-vs-incorrect pair, a verification item with and one without the reference answer, a step-level
-    item (reference steps, or an injected slip whose first wrong step is exact) and a 1-5 rating.
-    Returns (items, reasons for the task types it could not give)."""
+    """Every task type one question with a verifiable answer can give (FARE's generate-then-grade), each by its
+    TaskType.build on the question's graded responses (sampled, the reference solution, injected slips): in the
+    shipped types a correct-vs-incorrect pair, a verification item with and one without the reference answer, a
+    1-5 rating and a step-level item (reference steps, or an injected slip whose first wrong step is exact).
+    The builders draw from one seeded generator per question, in TaskType.build_rank order.
+    Returns (items, reasons for the task types it could not give, as "task_type: reason")."""
     rng = random.Random(f"{seed}:{record['id']}")
     candidates = sorted(responses, key=lambda r: r["id"])
     if include_reference:
@@ -57,46 +36,20 @@ def question_items(record: dict, responses: list[dict], include_reference: bool,
                       "method": injected["method"], "correct": False, "tests_passed": 0, "tests_total": 0,
                       "first_error_step": injected.get("first_error_step")})
     candidates += slips
-    correct = [c for c in candidates if c["correct"]]
-    incorrect = [c for c in candidates if not c["correct"]]
     items, missing = [], []
-    if correct and incorrect:
-        chosen, rejected = rng.choice(correct), rng.choice(incorrect)
-        items.append({**_base(record, "pairwise"), "chosen": chosen["text"], "rejected": rejected["text"],
-                      "chosen_origin": chosen["generator"], "rejected_origin": rejected["generator"]})
-    else:
-        missing.append("pairwise: " + ("no_correct_response" if not correct else "no_incorrect_response"))
-    if candidates:
-        # verification: a balanced coin picks which class to show when both exist
-        for task_type in ("ref_verification", "ref_free_verification"):
-            pool = (correct if rng.random() < 0.5 else incorrect) or correct or incorrect
-            picked = rng.choice(pool)
-            item = {**_base(record, task_type), "response": picked["text"],
-                    "label": "yes" if picked["correct"] else "no", "response_origin": picked["generator"]}
-            if task_type == "ref_verification":
-                item["reference"] = record.get("reference", record["answer"])
-            items.append(item)
-        picked = rng.choice(candidates)
-        items.append({**_base(record, "single_rating"), "response": picked["text"], "rubric": _RATING_RUBRIC,
-                      "scale": list(RATING_SCALE), "label": _rating(picked), "response_origin": picked["generator"]})
-    else:
-        missing += ["ref_verification: no_response", "ref_free_verification: no_response", "single_rating: no_response"]
-    reference_steps = record.get("steps") or solution_steps(record.get("solution", ""))
-    step_options = [(reference_steps, 0, "reference")] if reference_steps else []
-    step_options += [(solution_steps(s["text"]), s["first_error_step"], s["method"]) for s in slips
-                     if s.get("first_error_step") and solution_steps(s["text"])]
-    if step_options:
-        steps, label, origin = rng.choice(step_options)
-        items.append({**_base(record, "step_level"), "steps": steps, "label": label, "steps_origin": origin})
-    else:
-        missing.append("step_level: no_step_trace")
+    for task in tasks.builders():
+        built = task.build(record, candidates, slips, rng)
+        if isinstance(built, str):
+            missing.append(f"{task.name}: {built}")
+        else:
+            items.append(built)
     return items, missing
 
 
 def instruction_item(record: dict, pair: dict) -> dict:
     """A pairwise item from a Self-Taught Evaluators pair: the answer to the instruction vs the answer to a
     modified instruction (or a deliberately worse answer)."""
-    return {**_base(record, "pairwise", f"-{pair['generator']}"), "chosen": pair["chosen"],
+    return {**item_base(record, "pairwise", f"-{pair['generator']}"), "chosen": pair["chosen"],
             "rejected": pair["rejected"], "chosen_origin": pair["generator"],
             "rejected_origin": f"{pair['generator']}:{pair['method']}", "chat_ok": True}
 

@@ -1,6 +1,7 @@
-"""Strict verdict parsing for the five judge task types; a verdict is never guessed.
+"""Strict verdict parsing for every judge task type; a verdict is never guessed.
 
-A verdict is written in double square brackets, the same for every template language:
+A verdict is written in double square brackets, the same for every template language. What a tag may hold is
+the task type's (judgeflow.tasks: TaskType.read_tag); the five shipped ones:
 
   pairwise               [[A]] or [[B]]; [[C]] (tie) only where the template allows a tie
   step_level             [[k]], k >= 1 the number of the first wrong step; [[none]] when no step is wrong (-> 0)
@@ -28,12 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-TASK_TYPES = ("pairwise", "step_level", "ref_verification", "ref_free_verification", "single_rating")
+from judgeflow import tasks
+
 ERRORS = ("no_verdict", "unknown_tag", "out_of_range", "conflicting_verdicts")
 
 _TAG = re.compile(r"(?<![A-Za-z0-9_])\[\[([^\[\]\n]*)\]\]")
-_INTEGER = re.compile(r"-?[0-9]+")
-NO_WRONG_STEP = "none"
 
 
 @dataclass(frozen=True)
@@ -47,42 +47,18 @@ def tag_spans(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _TAG.finditer(text)]
 
 
-def _check_task_type(task_type: str) -> None:
-    if task_type not in TASK_TYPES:
-        raise ValueError(f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
-
-
-def _read_tag(token: str, task_type: str, scale, allows_tie: bool, num_steps: int | None):
-    """(verdict, error) for one tag's token."""
-    if task_type == "pairwise":
-        return (token, None) if token in (("A", "B", "C") if allows_tie else ("A", "B")) else (None, "unknown_tag")
-    if task_type in ("ref_verification", "ref_free_verification"):
-        return (token, None) if token in ("yes", "no") else (None, "unknown_tag")
-    if task_type == "step_level" and token == NO_WRONG_STEP:
-        return 0, None
-    if not _INTEGER.fullmatch(token):
-        return None, "unknown_tag"
-    value = int(token)
-    if task_type == "step_level":
-        in_range = value >= 1 and (num_steps is None or value <= num_steps)
-    else:
-        in_range = scale[0] <= value <= scale[1]
-    return (value, None) if in_range else (None, "out_of_range")
-
-
-def parse_verdict(text: str, task_type: str, scale: list[int] | tuple[int, int] | None = None,
-                  allows_tie: bool = False, num_steps: int | None = None) -> Verdict:
+def parse_verdict(text: str, task_type: str, **verdict_args) -> Verdict:
     """The one verdict in `text` for `task_type`, or the error (see the module docstring for the rules).
 
-    scale ([min, max]) is required for single_rating; num_steps (the number of steps shown) optionally
-    bounds step_level indices; allows_tie admits [[C]] for pairwise."""
-    _check_task_type(task_type)
-    if task_type == "single_rating" and (scale is None or len(scale) != 2 or scale[0] > scale[1]):
-        raise ValueError(f"single_rating needs scale=[min, max] with min <= max, got {scale!r}")
+    verdict_args are the task type's (a judge prompt's `verdict_args`): scale ([min, max]) is required for
+    single_rating; num_steps (the number of steps shown) optionally bounds step_level indices; allows_tie admits
+    [[C]] for pairwise."""
+    task = tasks.get(task_type)
+    task.check_args(verdict_args)
     tokens = [tag.strip() for tag in _TAG.findall(text)]
     if not tokens:
         return Verdict(None, "no_verdict")
-    read = [_read_tag(token, task_type, scale, allows_tie, num_steps) for token in tokens]
+    read = [task.read_tag(token, verdict_args) for token in tokens]
     for error in ("unknown_tag", "out_of_range"):
         if any(err == error for _, err in read):
             return Verdict(None, error)
@@ -94,13 +70,10 @@ def parse_verdict(text: str, task_type: str, scale: list[int] | tuple[int, int] 
 
 def format_verdict(task_type: str, verdict: str | int) -> str:
     """The tag a judge writes for `verdict` (what parse_verdict reads back): step_level 0 -> "[[none]]"."""
-    _check_task_type(task_type)
-    if task_type == "step_level" and verdict == 0:
-        return f"[[{NO_WRONG_STEP}]]"
-    return f"[[{verdict}]]"
+    return tasks.get(task_type).format_verdict(verdict)
 
 
 def is_correct(task_type: str, verdict: str | int | None, label: str | int) -> bool:
     """A parsed verdict against the gold label (same types as parse_verdict returns); None is wrong."""
-    _check_task_type(task_type)
+    tasks.get(task_type)
     return verdict is not None and type(verdict) is type(label) and verdict == label

@@ -27,9 +27,9 @@ import json
 import random
 from collections import Counter, defaultdict
 
-from judgeflow.evaluation.metrics import VERIFICATION_TASKS
+from judgeflow import tasks
 from judgeflow.judge.judging import PROMPT_FIELDS, prompts_for
-from judgeflow.judge.templates import order_label
+from judgeflow.tasks.pairwise import order_label
 from judgeflow.tasks.verdicts import is_correct, parse_verdict
 
 GROUPINGS = ("plain", "eis")
@@ -230,7 +230,9 @@ def eis_trainer_class():
 # ------------------------------------------------------------------------------------------------------------
 # the scalar reward model as a judge of pairs and of verification items
 
-RM_TASK_TYPES = ("pairwise",) + VERIFICATION_TASKS  # the task types the reward model trains on and judges
+def rm_task_types() -> tuple[str, ...]:
+    """The task types the reward model trains on and judges: pairwise, and the yes/no (binary) ones."""
+    return ("pairwise",) + tasks.binary_tasks()
 
 
 def rm_conversation(item: dict, response: str | None = None) -> list[dict]:
@@ -264,7 +266,7 @@ def rm_pairs(items: list[dict], seed: int) -> tuple[list[dict], Counter]:
         pairs.append({"task_type": "pairwise", "item_id": item["id"],
                       "chosen": rm_conversation(item, item["chosen"]),
                       "rejected": rm_conversation(item, item["rejected"])})
-    for task_type in VERIFICATION_TASKS:
+    for task_type in tasks.binary_tasks():
         classes = {}
         for label in ("yes", "no"):
             members = sorted((i for i in items if i["task_type"] == task_type and i["label"] == label),
@@ -328,7 +330,7 @@ def rm_thresholds(items: list[dict], rewards: list[float]) -> dict[str, dict]:
     if len(items) != len(rewards):
         raise ValueError(f"{len(items)} items but {len(rewards)} rewards")
     out = {"thresholds": {}, "threshold_balanced_accuracy": {}, "threshold_items": {}}
-    for task_type in VERIFICATION_TASKS:
+    for task_type in tasks.binary_tasks():
         scored = [(reward, item["label"]) for item, reward in zip(items, rewards) if item["task_type"] == task_type]
         if not scored:
             continue
