@@ -96,7 +96,8 @@ def test_ingest_stage_writes_rejects_and_counts_them(tmp_path, test_config):
     ]
     config["data"]["splits"] = {"benchmark": 4, "seed": 10, "rollout_batch": 3}
     out = tmp_path / "questions.jsonl"
-    ingest(config, str(out), str(tmp_path / "rejects.jsonl"), str(tmp_path / "summary.json"), str(tmp_path / "log"))
+    ingest(config=config, records=str(out), rejects=str(tmp_path / "rejects.jsonl"),
+           summary=str(tmp_path / "summary.json"), log=str(tmp_path / "log"))
     summary = json.loads((tmp_path / "summary.json").read_text())
     rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert summary["items_in"] == 35 and summary["items_out"] == 32
@@ -172,8 +173,8 @@ def test_ingest_counts_each_reject_code_and_writes_them_all(tmp_path, test_confi
          "max_operand": 9},
     ]
     config["data"]["splits"] = {"benchmark": 4, "seed": 10, "rollout_batch": 3}
-    ingest(config, str(tmp_path / "q.jsonl"), str(tmp_path / "rejects.jsonl"), str(tmp_path / "summary.json"),
-           str(tmp_path / "log"))
+    ingest(config=config, records=str(tmp_path / "q.jsonl"), rejects=str(tmp_path / "rejects.jsonl"),
+           summary=str(tmp_path / "summary.json"), log=str(tmp_path / "log"))
     summary = json.loads((tmp_path / "summary.json").read_text())
     rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert summary["rejected"] == {"encoding": 2, "malformed_row": 1, "non_finite_number": 1, "nul_byte": 1}
@@ -192,8 +193,8 @@ def test_ingest_of_an_empty_source_fails_naming_it_and_leaves_no_files(tmp_path,
     config["data"]["sources"] = [{"name": "fx", "type": "gsm8k", "path": str(tmp_path / "empty.jsonl")}]
     out = tmp_path / "out"
     with pytest.raises(ValueError, match="data source 'fx' .*empty.jsonl has no rows"):
-        ingest(config, str(out / "q.jsonl"), str(out / "rejects.jsonl"), str(out / "summary.json"),
-               str(out / "log"))
+        ingest(config=config, records=str(out / "q.jsonl"), rejects=str(out / "rejects.jsonl"),
+               summary=str(out / "summary.json"), log=str(out / "log"))
     assert not out.exists() or sorted(p.name for p in out.iterdir()) == ["log"]
 
 
@@ -208,8 +209,9 @@ def test_prepare_benchmark_counts_each_reject_code(tmp_path, test_config):
     path.write_text(pair("A.", "B.", 1) + pair("", " ", 2) + pair("C.", "D.", 1) + '{"prompt": "Q?"}\n')
     config = select(test_config, "seed", "evaluation.benchmarks")
     config["evaluation"]["benchmarks"] = [{"name": "rb", "type": "rewardbench", "path": str(path)}]
-    prepare_benchmark(config, "rb", str(tmp_path / "items.jsonl"), str(tmp_path / "rejects.jsonl"),
-                      str(tmp_path / "summary.json"), str(tmp_path / "log"))
+    prepare_benchmark(config=config, benchmark="rb", benchmark_items=str(tmp_path / "items.jsonl"),
+                      rejects=str(tmp_path / "rejects.jsonl"), summary=str(tmp_path / "summary.json"),
+                      log=str(tmp_path / "log"))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["rejected"] == {"duplicate_id": 1, "empty_field": 1, "malformed_row": 1}
     assert (summary["items_in"], summary["items_out"]) == (4, 1)

@@ -114,14 +114,15 @@ def test_data_stages_follow_the_config(run_dir, cfg):
 
 def test_same_seed_gives_byte_identical_data(run_dir, cfg, tmp_path):
     res = run_dir / "results/test/main/data"
-    data_stages.ingest(select(cfg, *stage_keys("ingest")), tmp_path / "records.jsonl", tmp_path / "rejects.jsonl",
-                  tmp_path / "ingest.json", tmp_path / "ingest.log")
+    data_stages.ingest(config=select(cfg, *stage_keys("ingest")), records=tmp_path / "records.jsonl",
+                       rejects=tmp_path / "rejects.jsonl", summary=tmp_path / "ingest.json",
+                       log=tmp_path / "ingest.log")
     assert _sha(tmp_path / "records.jsonl") == _sha(res / "records.jsonl")
-    data_stages.build_items(select(cfg, *stage_keys("build_items")), res / "records.jsonl",
-                       [res / "responses/tiny-judge.jsonl"],
-                       [run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
-                       tmp_path / "items.jsonl", tmp_path / "rejects.jsonl", tmp_path / "build.json",
-                       tmp_path / "b.log")
+    data_stages.build_items(config=select(cfg, *stage_keys("build_items")), records=res / "records.jsonl",
+                            responses=[res / "responses/tiny-judge.jsonl"],
+                            benchmarks=[run_dir / "results/test/benchmarks/rewardbench_fixture.jsonl"],
+                            judge_items=tmp_path / "items.jsonl", rejects=tmp_path / "rejects.jsonl",
+                            summary=tmp_path / "build.json", log=tmp_path / "b.log")
     assert _sha(tmp_path / "items.jsonl") == _sha(res / "items.jsonl")
 
 

@@ -46,8 +46,9 @@ def _config(test_config, overlay: dict):
 def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, files, which):
     tmp, items, pool, n_seed, _ = files
     config = _config(test_config, {"dpo": {"items": which}})
-    train_stages.dpo_sample(config, str(items if which == "seed" else pool), tiny_model_dir, str(tmp / "s.jsonl"),
-                      str(tmp / "p.jsonl"), str(tmp / "summary.json"), str(tmp / "log"), 1)
+    train_stages.dpo_sample(config=config, judge_items=str(items if which == "seed" else pool),
+                            model_dir=tiny_model_dir, samples=str(tmp / "s.jsonl"), pairs=str(tmp / "p.jsonl"),
+                            summary=str(tmp / "summary.json"), log=str(tmp / "log"), threads=1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else 1)
 
 
@@ -55,8 +56,9 @@ def test_dpo_samples_the_pool_or_every_seed_item(test_config, tiny_model_dir, fi
 def test_a_round_judges_its_fresh_batch_or_the_seed_items(test_config, tiny_model_dir, files, which):
     tmp, items, _, n_seed, n_fresh = files
     config = _config(test_config, {"rollout": {"items": which}})
-    rollout_stages.rollout_sample(config, 1, str(items), tiny_model_dir, str(tmp / "s.jsonl"), str(tmp / "k.jsonl"),
-                          str(tmp / "summary.json"), str(tmp / "log"), 1)
+    rollout_stages.rollout_sample(config=config, round_index=1, judge_items=str(items), model_dir=tiny_model_dir,
+                                  samples=str(tmp / "s.jsonl"), kept=str(tmp / "k.jsonl"),
+                                  summary=str(tmp / "summary.json"), log=str(tmp / "log"), threads=1)
     assert read_json(tmp / "summary.json")["items_in"] == (n_seed if which == "seed" else n_fresh)
 
 

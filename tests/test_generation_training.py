@@ -239,8 +239,10 @@ def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_di
 
     empty = tmp_path / "kept.jsonl"
     empty.write_text("")
-    train_stages.train_sft(test_config, [str(empty)], tiny_model_dir, str(tmp_path / "round_2"), TCFG,
-                     str(tmp_path / "round_2.summary.json"), str(tmp_path / "r2.log"), 1, "train_rollout")
+    train_stages.train_sft(config=test_config, examples=str(empty), init=tiny_model_dir,
+                           model=str(tmp_path / "round_2"), summary=str(tmp_path / "round_2.summary.json"),
+                           log=str(tmp_path / "r2.log"), threads=1, training="rollout.training", shuffle=False,
+                           stage_name="train_rollout")
     summary = read_json(tmp_path / "round_2.summary.json")
     assert summary["carried_forward"] is True and summary["steps"] == 0 and summary["items_out"] == 0
     assert (tmp_path / "round_2" / CARRIED_MARKER).exists() and carried_from(tmp_path / "round_2") == tiny_model_dir
@@ -248,8 +250,9 @@ def test_a_training_stage_with_no_data_carries_its_weights_forward(tiny_model_di
     assert all(torch.equal(a, b) for a, b in zip(_weights(tmp_path / "round_2").values(),
                                                   _weights(tiny_model_dir).values()))
     load_causal_lm(tmp_path / "round_2")
-    train_stages.train_dpo(test_config, str(empty), str(tmp_path / "round_2"), str(tmp_path / "dpo"),
-                     str(tmp_path / "dpo.summary.json"), str(tmp_path / "dpo.log"), 1)
+    train_stages.train_dpo(config=test_config, pairs=str(empty), init=str(tmp_path / "round_2"),
+                           model=str(tmp_path / "dpo"), summary=str(tmp_path / "dpo.summary.json"),
+                           log=str(tmp_path / "dpo.log"), threads=1)
     assert read_json(tmp_path / "dpo.summary.json")["carried_forward"] is True
     assert carried_from(tmp_path / "dpo") == tiny_model_dir, "a chain of carries names the real weights"
 

@@ -329,7 +329,8 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
     model = tmp_path / "models" / "rm"
     config = deep_merge(select(test_config, *stage_keys("train_rm")),
                         {"reward_model": {"training": {**TCFG, "batch_size": 2}}})
-    rl_stages.train_rm(config, items, tiny_model_dir, model, tmp_path / "rm.summary.json", tmp_path / "rm.log", 1)
+    rl_stages.train_rm(config=config, judge_items=items, init=tiny_model_dir, model=model,
+                       summary=tmp_path / "rm.summary.json", log=tmp_path / "rm.log", threads=1)
     summary = read_json(tmp_path / "rm.summary.json")
     assert summary["items_in"] == 11 and summary["rejected"] == {"tie": 1, "unpaired": 1}
     assert summary["pairs_by_task"] == {"pairwise": 3, ref: 3} and summary["items_out"] == 6
@@ -341,8 +342,9 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
 
     config = select(test_config, *stage_keys("evaluate_rm"))
     out = tmp_path / "eval"
-    rl_stages.evaluate_rm(config, "heldout", True, items, str(model), tmp_path / "rm.summary.json",
-                       out / "judgments.jsonl", out / "metrics.json", out / "summary.json", out / "log", 1)
+    rl_stages.evaluate_rm(config=config, benchmark="heldout", heldout=True, judge_items=items, model_dir=str(model),
+                          rm_summary=tmp_path / "rm.summary.json", judgments=out / "judgments.jsonl",
+                          metrics=out / "metrics.json", summary=out / "summary.json", log=out / "log", threads=1)
     # no threshold for reference-free verification (no seed item of it); step-level items get no rm verdict
     assert read_json(out / "summary.json")["rejected"] == {"no_threshold": 1, "not_scored": 1}
     judgments = read_jsonl(out / "judgments.jsonl")
@@ -360,8 +362,9 @@ def test_rm_stages_record_thresholds_and_judge_verification_items(tiny_model_dir
     old = tmp_path / "old.summary.json"  # a reward model trained before the thresholds were recorded
     old.write_text(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
     with pytest.raises(ValueError, match="records no reward thresholds"):
-        rl_stages.evaluate_rm(config, "heldout", True, items, str(model), old, out / "j.jsonl", out / "m.json",
-                           out / "s.json", out / "log", 1)
+        rl_stages.evaluate_rm(config=config, benchmark="heldout", heldout=True, judge_items=items,
+                              model_dir=str(model), rm_summary=old, judgments=out / "j.jsonl", metrics=out / "m.json",
+                              summary=out / "s.json", log=out / "log", threads=1)
 
 def test_config_selects_rl_and_rm_and_checks_groups(default_config, test_config):
     from judgeflow.core.config import ConfigError, deep_merge, final_model, stage_models

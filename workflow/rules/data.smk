@@ -25,7 +25,7 @@ rule ingest:
 rule generate_responses:
     input:
         records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
-        model=base_model_dir("{name}"),
+        model_dir=base_model_dir("{name}"),
     output:
         responses=f"{RESULTS}/{{variant}}/data/responses/{{name}}.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/responses/{{name}}.summary.json",

@@ -7,7 +7,7 @@ rule policy_answers:
     # the policy's answers to one split's questions (sampled N per question; greedy for evaluation)
     input:
         records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
-        policy=lambda w: policy_dir(w.variant, w.policy),
+        policy_dir=lambda w: policy_dir(w.variant, w.policy),
     output:
         answers=f"{RESULTS}/{{variant}}/downstream/answers/{{policy}}_{{split}}_{{mode}}.jsonl",
         summary=f"{RESULTS}/{{variant}}/downstream/answers/{{policy}}_{{split}}_{{mode}}.summary.json",
@@ -30,7 +30,7 @@ rule policy_answers:
 rule best_of_n:
     input:
         answers=lambda w: policy_answers_file(w.variant, "base", "benchmark", "sampled"),
-        model=lambda w: model_dir(w.variant, w.model),
+        model_dir=lambda w: model_dir(w.variant, w.model),
     output:
         judgments=f"{RESULTS}/{{variant}}/downstream/best_of_n/{{model}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/downstream/best_of_n/{{model}}/best_of_n.json",
@@ -54,7 +54,7 @@ rule tournament:
     input:
         answers=lambda w: policy_answers_file(w.variant, "base", "seed", "sampled"),
         records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
-        model=lambda w: model_dir(w.variant, final_model(vcfg(w.variant))),
+        model_dir=lambda w: model_dir(w.variant, final_model(vcfg(w.variant))),
     output:
         pairs=f"{RESULTS}/{{variant}}/downstream/tournament/pairs.jsonl",
         judgments=f"{RESULTS}/{{variant}}/downstream/tournament/judgments.jsonl",

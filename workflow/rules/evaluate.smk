@@ -6,7 +6,7 @@
 rule evaluate:
     input:
         judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
-        model=lambda w: model_dir(w.variant, w.model),
+        model_dir=lambda w: model_dir(w.variant, w.model),
     output:
         judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/metrics.json",
@@ -31,7 +31,7 @@ rule evaluate_sc:
     # Test-time scaling (FARE): k sampled judgments per item and order, majority vote for k = 1, 2, 4, ...
     input:
         judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
-        model=lambda w: model_dir(w.variant, w.model),
+        model_dir=lambda w: model_dir(w.variant, w.model),
     output:
         judgments=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_judgments.jsonl",
         metrics=f"{RESULTS}/{{variant}}/eval/{{model}}/{{benchmark}}/sc_metrics.json",

@@ -7,7 +7,7 @@ rule config_snapshot:
     # the resolved config that made the results; figure style (report.style) is left out, so restyling a
     # figure re-runs only the figure rules (each figure's summary.json records the style it was drawn with)
     output:
-        f"{RESULTS}/config.json",
+        snapshot=f"{RESULTS}/config.json",
     log:
         f"{LOGS}/config_snapshot.log",
     conda:
@@ -25,7 +25,7 @@ rule config_snapshot:
 rule report_table:
     input:
         metrics=main_metrics(),
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/report/metrics.csv",
         md=f"{RESULTS}/report/metrics.md",
@@ -49,7 +49,7 @@ rule report_delta:
     # every model against the base model on the same items (paired bootstrap), beside shortcut baselines
     input:
         judgments=main_judgments(),
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/report/delta_vs_base.csv",
         md=f"{RESULTS}/report/delta_vs_base.md",
@@ -74,7 +74,7 @@ rule report_training:
     input:
         summaries=main_training_summaries(),
         sampling=main_sampling_summaries(),
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/report/training_curves.csv",
         md=f"{RESULTS}/report/training_costs.md",
@@ -98,7 +98,7 @@ rule report_training:
 rule report_figure:
     input:
         csv=rules.report_table.output.csv,
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         png=report(
             f"{RESULTS}/report/metrics.png",
@@ -125,7 +125,7 @@ rule report_figure:
 rule ablation_table:
     input:
         metrics=lambda w: ablation_metric_files(w.ablation),
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/figures/{{ablation}}.csv",
         md=f"{RESULTS}/figures/{{ablation}}.md",
@@ -149,7 +149,7 @@ rule ablation_table:
 rule ablation_figure:
     input:
         csv=rules.ablation_table.output.csv,
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         png=report(
             f"{RESULTS}/figures/{{ablation}}.png",
@@ -196,7 +196,7 @@ rule downstream_table:
     input:
         # the generative chain (base, sft, dpo, rounds); rl and rm are compared in the `enhancement` ablation
         metrics=[f"{RESULTS}/{MAIN}/downstream/best_of_n/{model}/best_of_n.json" for model in chain_models(config)],
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/figures/downstream_best_of_n.csv",
         md=f"{RESULTS}/figures/downstream_best_of_n.md",
@@ -219,7 +219,7 @@ rule downstream_table:
 rule downstream_figure:
     input:
         csv=rules.downstream_table.output.csv,
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         png=report(
             f"{RESULTS}/figures/downstream_best_of_n.png",
@@ -252,7 +252,7 @@ rule downstream_best_of_n:
 rule policy_table:
     input:
         accuracy=[f"{RESULTS}/{MAIN}/downstream/policy_{policy}/accuracy.json" for policy in ("base", "dpo")],
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         csv=f"{RESULTS}/figures/downstream_policy_dpo.csv",
         md=f"{RESULTS}/figures/downstream_policy_dpo.md",
@@ -275,7 +275,7 @@ rule policy_table:
 rule policy_figure:
     input:
         csv=rules.policy_table.output.csv,
-        config=rules.config_snapshot.output[0],
+        snapshot=rules.config_snapshot.output.snapshot,
     output:
         png=report(
             f"{RESULTS}/figures/downstream_policy_dpo.png",

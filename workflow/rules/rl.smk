@@ -55,7 +55,7 @@ rule train_rm:
 rule evaluate_rm:
     input:
         judge_items=lambda w: benchmark_items(w.variant, w.benchmark),
-        model=lambda w: model_dir(w.variant, "rm"),
+        model_dir=lambda w: model_dir(w.variant, "rm"),
         rm_summary=lambda w: f"{model_dir(w.variant, 'rm')}.summary.json",
     output:
         judgments=f"{RESULTS}/{{variant}}/eval/rm/{{benchmark}}/judgments.jsonl",

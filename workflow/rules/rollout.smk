@@ -5,7 +5,7 @@
 rule rollout_sample:
     input:
         judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
-        model=lambda w: model_dir(w.variant, previous_model(w.round)),
+        model_dir=lambda w: model_dir(w.variant, previous_model(w.round)),
     output:
         samples=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/samples.jsonl",
         kept=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/kept.jsonl",
@@ -21,7 +21,7 @@ rule rollout_sample:
         runtime=SAMPLING["runtime"],
     params:
         cfg=settings("rollout"),
-        round=lambda w: int(w.round),
+        round_index=lambda w: int(w.round),
     script:
         "../scripts/rollout_sample.py"
 
@@ -48,4 +48,4 @@ rule train_rollout:
         training="rollout.training",
         shuffle=lambda w: not vcfg(w.variant)["rollout"]["curriculum"],
     script:
-        "../scripts/train_sft.py"
+        "../scripts/train_rollout.py"

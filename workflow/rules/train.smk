@@ -29,7 +29,7 @@ rule train_sft:
 rule dpo_sample:
     input:
         judge_items=lambda w: dpo_items(w.variant),
-        model=lambda w: dpo_init_dir(w.variant),
+        model_dir=lambda w: dpo_init_dir(w.variant),
     output:
         samples=f"{RESULTS}/{{variant}}/dpo/samples.jsonl",
         pairs=f"{RESULTS}/{{variant}}/dpo/pairs.jsonl",

@@ -4,5 +4,7 @@ from judgeflow.core.config import as_plain
 from judgeflow.stages.rl import evaluate_rm
 
 sm = snakemake  # noqa: F821
-evaluate_rm(as_plain(sm.params.cfg), sm.wildcards.benchmark, sm.params.heldout, sm.input.judge_items, sm.input.model,
-            sm.input.rm_summary, sm.output.judgments, sm.output.metrics, sm.output.summary, sm.log[0], sm.threads)
+evaluate_rm(config=as_plain(sm.params.cfg), benchmark=sm.wildcards.benchmark, heldout=sm.params.heldout,
+            judge_items=sm.input.judge_items, model_dir=sm.input.model_dir, rm_summary=sm.input.rm_summary,
+            judgments=sm.output.judgments, metrics=sm.output.metrics, summary=sm.output.summary, log=sm.log[0],
+            threads=sm.threads)

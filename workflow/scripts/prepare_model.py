@@ -2,4 +2,5 @@ from judgeflow.core.config import as_plain
 from judgeflow.stages.model import prepare_model
 
 sm = snakemake  # noqa: F821
-prepare_model(as_plain(sm.params.cfg), sm.wildcards.name, sm.output.model, sm.output.summary, sm.log[0], sm.threads)
+prepare_model(config=as_plain(sm.params.cfg), name=sm.wildcards.name, model=sm.output.model, summary=sm.output.summary,
+              log=sm.log[0], threads=sm.threads)

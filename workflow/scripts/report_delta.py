@@ -2,5 +2,5 @@ from judgeflow.core.config import as_plain
 from judgeflow.stages.report import report_delta
 
 sm = snakemake  # noqa: F821
-report_delta(as_plain(sm.params.cfg), list(sm.input.judgments), sm.input.config, sm.output.csv, sm.output.md,
-             sm.output.tex, sm.output.summary, sm.log[0])
+report_delta(config=as_plain(sm.params.cfg), judgments=list(sm.input.judgments), snapshot=sm.input.snapshot,
+             csv=sm.output.csv, md=sm.output.md, tex=sm.output.tex, summary=sm.output.summary, log=sm.log[0])

@@ -2,4 +2,5 @@ from judgeflow.core.config import as_plain
 from judgeflow.stages.report import report_figure
 
 sm = snakemake  # noqa: F821
-report_figure(as_plain(sm.params.cfg), sm.input.csv, sm.input.config, sm.output.png, sm.output.summary, sm.log[0])
+report_figure(config=as_plain(sm.params.cfg), csv=sm.input.csv, snapshot=sm.input.snapshot, png=sm.output.png,
+              summary=sm.output.summary, log=sm.log[0])

@@ -2,5 +2,6 @@ from judgeflow.core.config import as_plain
 from judgeflow.stages.downstream import tournament
 
 sm = snakemake  # noqa: F821
-tournament(as_plain(sm.params.cfg), sm.params.judge, sm.input.answers, sm.input.records, sm.input.model,
-           sm.output.pairs, sm.output.judgments, sm.output.summary, sm.log[0], sm.threads)
+tournament(config=as_plain(sm.params.cfg), judge=sm.params.judge, answers=sm.input.answers, records=sm.input.records,
+           model_dir=sm.input.model_dir, pairs=sm.output.pairs, judgments=sm.output.judgments,
+           summary=sm.output.summary, log=sm.log[0], threads=sm.threads)

@@ -1,14 +1,11 @@
-# SFT from prompt/completion examples: the SFT warm-up and every rollout round (params.training names
-# the config block with the hyperparameters).
+# The SFT warm-up on the teacher's examples (params.training names the config block with the hyperparameters;
+# teacher.max_sft_examples caps the examples).
 from judgeflow.core.config import as_plain
 from judgeflow.stages.train import train_sft
 
 sm = snakemake  # noqa: F821
 cfg = as_plain(sm.params.cfg)
-block = cfg
-for part in sm.params.training.split("."):
-    block = block[part]
-train_sft(cfg, [sm.input.examples], sm.input.init, sm.output.model, block, sm.output.summary, sm.log[0],
-          sm.threads, stage_name=sm.rule, shuffle=sm.params.shuffle, gpus=sm.resources.gpu,
-          accelerate_config=sm.params.accelerate_config,
-          max_examples=cfg["teacher"]["max_sft_examples"] if sm.params.training == "sft" else None)
+train_sft(config=cfg, examples=sm.input.examples, init=sm.input.init, model=sm.output.model, summary=sm.output.summary,
+          log=sm.log[0], threads=sm.threads, training=sm.params.training, shuffle=sm.params.shuffle,
+          gpus=sm.resources.gpu, accelerate_config=sm.params.accelerate_config,
+          max_examples=cfg["teacher"]["max_sft_examples"])

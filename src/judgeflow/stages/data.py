@@ -16,53 +16,53 @@ from judgeflow.stages.common import graded_answers
 from judgeflow.tasks import items as items_mod
 
 
-def ingest(config: dict, records_out: str, rejects_out: str, summary: str, log_path: str) -> None:
+def ingest(config: dict, records: str, rejects: str, summary: str, log: str) -> None:
     """Load every source, select a balanced subset of open instructions, cut disjoint splits."""
-    with stage("ingest", config, summary, log_path) as s:
-        records, rejects, per_source = [], [], {}
+    with stage("ingest", config, summary, log) as s:
+        loaded, bad_rows, per_source = [], [], {}
         for spec in config["data"]["sources"]:
             got, bad = loaders.load_source(spec, config["seed"])
             per_source[spec["name"]] = {"in": len(got) + len(bad), "out": len(got), "rejected": len(bad)}
-            records += got
-            rejects += bad
-        for reject in rejects:
+            loaded += got
+            bad_rows += bad
+        for reject in bad_rows:
             s.reject(reject.get("code", "malformed_row"))  # loaders.py: the reason code of each reject
-        open_instructions = [r for r in records if r["kind"] == "instruction"]
+        open_instructions = [r for r in loaded if r["kind"] == "instruction"]
         if open_instructions:
             kept, dropped = instructions.select_balanced(
                 open_instructions, config["data"]["instruction_selection"]["per_category"], config["seed"])
-            records = [r for r in records if r["kind"] != "instruction"] + kept
-            rejects += dropped
+            loaded = [r for r in loaded if r["kind"] != "instruction"] + kept
+            bad_rows += dropped
             if dropped:
                 s.reject("selection_cell_full", len(dropped))
             for reject in dropped:
                 per_source[reject["source"]]["out"] -= 1
                 per_source[reject["source"]]["selected_out"] = per_source[reject["source"]].get("selected_out", 0) + 1
-        split = data.assign_splits(records, config["data"]["splits"], fresh_rounds(config), config["seed"])
-        s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(records_out, split)
-        write_jsonl(rejects_out, rejects)
+        split = data.assign_splits(loaded, config["data"]["splits"], fresh_rounds(config), config["seed"])
+        s.items_in, s.items_out = len(loaded) + len(bad_rows), write_jsonl(records, split)
+        write_jsonl(rejects, bad_rows)
         s.extra.update(per_source=per_source, per_split=dict(Counter(r["split"] for r in split)),
                        per_kind=dict(Counter(r["kind"] for r in split)))
 
 
-def generate_responses(config: dict, generator: str, records_path: str, model_dir: str, out: str, summary: str,
-                       log_path: str, threads: int) -> None:
+def generate_responses(config: dict, name: str, records: str, model_dir: str, responses: str, summary: str, log: str,
+                       threads: int) -> None:
     """Generate-then-grade: N answers per used question, graded by its domain's verifier; and for each open
     instruction a preference pair made as Self-Taught Evaluators do (generate.bad_response)."""
     gcfg = config["generate"]
-    with stage("generate_responses", config, summary, log_path, threads) as s:
-        rows = [r for r in read_jsonl(records_path) if r["split"] != "unused"]
+    with stage("generate_responses", config, summary, log, threads) as s:
+        rows = [r for r in read_jsonl(records) if r["split"] != "unused"]
         questions = [r for r in rows if r["kind"] == "question"]
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(gcfg["sampling"], n=gcfg["samples_per_question"], seed=config["seed"])
-        responses = graded_answers(backend, questions, params, generator)
-        pairs = instruction_pairs(config, generator, [r for r in rows if r["kind"] == "instruction"], backend)
-        s.items_in, s.items_out = len(questions) + len(pairs), write_jsonl(out, responses + pairs)
-        s.extra.update(generator=generator, questions=len(questions), instruction_pairs=len(pairs),
-                       correct_by_domain=dict(Counter(r["domain"] for r in responses if r["correct"])),
-                       responses_by_domain=dict(Counter(r["domain"] for r in responses)),
-                       no_answer=sum(r["extracted"] is None for r in responses),
-                       tokens=sum(r["num_tokens"] for r in responses))
+        answers = graded_answers(backend, questions, params, name)
+        pairs = instruction_pairs(config, name, [r for r in rows if r["kind"] == "instruction"], backend)
+        s.items_in, s.items_out = len(questions) + len(pairs), write_jsonl(responses, answers + pairs)
+        s.extra.update(generator=name, questions=len(questions), instruction_pairs=len(pairs),
+                       correct_by_domain=dict(Counter(r["domain"] for r in answers if r["correct"])),
+                       responses_by_domain=dict(Counter(r["domain"] for r in answers)),
+                       no_answer=sum(r["extracted"] is None for r in answers),
+                       tokens=sum(r["num_tokens"] for r in answers))
 
 
 def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -> list[dict]:
@@ -92,39 +92,40 @@ def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -
             for r, a, b, m in zip(rows, answers, rejected, modified)]
 
 
-def prepare_benchmark(config: dict, name: str, items_out: str, rejects_out: str, summary: str, log_path: str) -> None:
+def prepare_benchmark(config: dict, benchmark: str, benchmark_items: str, rejects: str, summary: str,
+                      log: str) -> None:
     """A benchmark file (any loader format) as judge items of the 'benchmark' split."""
-    spec = next(spec for spec in config["evaluation"]["benchmarks"] if spec["name"] == name)
-    with stage("prepare_benchmark", config, summary, log_path) as s:
-        records, rejects = loaders.load_source(spec, config["seed"])
+    spec = next(spec for spec in config["evaluation"]["benchmarks"] if spec["name"] == benchmark)
+    with stage("prepare_benchmark", config, summary, log) as s:
+        records, bad_rows = loaders.load_source(spec, config["seed"])
         items = [{**items_mod.loaded_item(r), "split": "benchmark"} for r in records if r["kind"] == "item"]
         other = len(records) - len(items)
         if other:
             s.reject("not_a_judge_item", other)
-        for reject in rejects:
+        for reject in bad_rows:
             s.reject(reject.get("code", "malformed_row"))  # loaders.py: the reason code of each reject
-        write_jsonl(rejects_out, rejects)
-        s.items_in, s.items_out = len(records) + len(rejects), write_jsonl(items_out, items)
-        s.extra.update(benchmark=name, per_task=dict(Counter(i["task_type"] for i in items)),
+        write_jsonl(rejects, bad_rows)
+        s.items_in, s.items_out = len(records) + len(bad_rows), write_jsonl(benchmark_items, items)
+        s.extra.update(benchmark=benchmark, per_task=dict(Counter(i["task_type"] for i in items)),
                        per_subset=dict(Counter(str(i.get("subset")) for i in items)))
 
 
-def build_items(config: dict, records_path: str, responses: list[str], benchmark_files: list[str], items_out: str,
-                rejects_out: str, summary: str, log_path: str) -> None:
+def build_items(config: dict, records: str, responses: list[str], benchmarks: list[str], judge_items: str, rejects: str,
+                summary: str, log: str) -> None:
     """Judge items of five task types; decontaminated against every benchmark prompt; the seed split and the
     rollout batches drawn in the global task ratio; each item given its template, drawn with the seed."""
     seed, dcfg = config["seed"], config["data"]
-    with stage("build_items", config, summary, log_path) as s:
-        records = [r for r in read_jsonl(records_path) if r["split"] != "unused"]
+    with stage("build_items", config, summary, log) as s:
+        used = [r for r in read_jsonl(records) if r["split"] != "unused"]
         rs = [r for path in responses for r in read_jsonl(path)]
-        items, rejects = items_mod.build_items(records, rs, config["generate"]["include_reference_solution"],
-                                               config["generate"]["error_injection"]["per_question"], seed)
+        items, bad_rows = items_mod.build_items(used, rs, config["generate"]["include_reference_solution"],
+                                                config["generate"]["error_injection"]["per_question"], seed)
         built = Counter((i["task_type"], i["domain"], i["source"]) for i in items)
         prompts = [i["question"] for i in items if i["split"] == "benchmark"]
-        prompts += [i["question"] for path in benchmark_files for i in read_jsonl(path)]
+        prompts += [i["question"] for path in benchmarks for i in read_jsonl(path)]
         items, contaminated = items_mod.decontaminate(items, prompts, dcfg["decontamination"]["ngram"],
                                                       dcfg["decontamination"]["threshold"])
-        rejects += contaminated
+        bad_rows += contaminated
         seed_items, seed_rest = items_mod.mix_by_ratio([i for i in items if i["split"] == "seed"],
                                                        dcfg["task_ratio"], seed)
         rollout, batch_counts = items_mod.draw_rollout_batches([i for i in items if i["split"] == "rollout"],
@@ -134,13 +135,13 @@ def build_items(config: dict, records_path: str, responses: list[str], benchmark
                  + seed_items
                  + [{**i, "split": "seed_unused"} for i in seed_rest] + rollout)
         items = [{**i, "template_id": templates.pick_template(i, config["judge"]["templates"], seed)} for i in items]
-        for reject in rejects:
+        for reject in bad_rows:
             s.reject(reject["reason"])
-        s.items_in = len(records)
-        s.items_out = write_jsonl(items_out, sorted(items, key=lambda i: i["id"]))
-        write_jsonl(rejects_out, rejects)
+        s.items_in = len(used)
+        s.items_out = write_jsonl(judge_items, sorted(items, key=lambda i: i["id"]))
+        write_jsonl(rejects, bad_rows)
         out = Counter((i["task_type"], i["domain"], i["source"]) for i in items if not i["split"].endswith("_unused"))
-        bad = Counter((r.get("task_type", "?"), r.get("domain", "?"), r["source"], r["reason"]) for r in rejects)
+        bad = Counter((r.get("task_type", "?"), r.get("domain", "?"), r["source"], r["reason"]) for r in bad_rows)
         s.extra.update(
             per_split=dict(Counter(i["split"] for i in items)), rollout_batches=batch_counts,
             per_task_split={f"{t}/{sp}": n
