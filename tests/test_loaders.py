@@ -470,8 +470,9 @@ def test_a_benchmark_format_is_one_registered_loader(tmp_path, test_config):
         assert [r["chosen"] for r in records] == ["4"]
         assert rejects[0]["reason"].endswith("toy.jsonl:2: field 'bad' is missing or not a non-empty string")
         out = tmp_path / "out"
-        prepare_benchmark(config, "toybench", str(out / "items.jsonl"), str(out / "rejects.jsonl"),
-                          str(out / "summary.json"), str(out / "log.txt"))
+        prepare_benchmark(config=config, benchmark="toybench", benchmark_items=str(out / "items.jsonl"),
+                          rejects=str(out / "rejects.jsonl"), summary=str(out / "summary.json"),
+                          log=str(out / "log.txt"))
         assert len((out / "items.jsonl").read_text().splitlines()) == 1
     finally:
         loaders.unregister_loader("toy_pairs")
