@@ -1,11 +1,11 @@
 rule annotate:
     input:
-        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        judge_items=lambda w: artifact("judge_items", w.variant),
         teacher=lambda w: [] if programmatic_teacher(w.variant) else base_model_dir(vcfg(w.variant)["teacher"]["model"]),
     output:
         judgments=f"{RESULTS}/{{variant}}/annotate/judgments.jsonl",
-        sft=f"{RESULTS}/{{variant}}/annotate/sft.jsonl",
-        dpo_pool=f"{RESULTS}/{{variant}}/annotate/dpo_pool.jsonl",
+        sft=artifact("sft_examples"),
+        dpo_pool=artifact("dpo_pool"),
         summary=f"{RESULTS}/{{variant}}/annotate/summary.json",
     log:
         f"{LOGS}/{{variant}}/annotate.log",

@@ -77,6 +77,24 @@ def run_dir(variant, *stages):
     return f"{RESULTS}/{canonical(VARIANTS, variant, *stages)}"
 
 
+# The data files several rules read: the stage that makes each one and its place in a variant's folder. The
+# producing rule's output and every consumer's input come from here (artifact), so the path is written once.
+ARTIFACTS = {
+    "records": ("ingest", "data/records.jsonl"),
+    "judge_items": ("build_items", "data/items.jsonl"),
+    "sft_examples": ("annotate", "annotate/sft.jsonl"),
+    "dpo_pool": ("annotate", "annotate/dpo_pool.jsonl"),
+    "dpo_pairs": ("dpo_sample", "dpo/pairs.jsonl"),
+}
+
+
+def artifact(name, variant=None):
+    """The file `name` of a variant (in the folder of the first variant with the same upstream settings), or,
+    without a variant, its producing rule's output pattern (variant as a wildcard)."""
+    stage, path = ARTIFACTS[name]
+    return f"{RESULTS}/{{variant}}/{path}" if variant is None else f"{run_dir(variant, stage)}/{path}"
+
+
 def local_source_files(specs):
     """Data files a stage reads, declared as inputs so that editing one re-runs it and what follows."""
     return [path for spec in specs for path in local_files(spec)]
@@ -103,8 +121,8 @@ def dpo_init_dir(variant):
 def dpo_items(variant):
     """The items DPO samples on: the teacher's DPO pool (dpo.items: pool, RISE) or the seed split (seed)."""
     if vcfg(variant)["dpo"]["items"] == "seed":
-        return f"{run_dir(variant, 'build_items')}/data/items.jsonl"
-    return f"{run_dir(variant, 'annotate')}/annotate/dpo_pool.jsonl"
+        return artifact("judge_items", variant)
+    return artifact("dpo_pool", variant)
 
 
 def programmatic_teacher(variant):
@@ -167,7 +185,7 @@ def eval_dir(variant, model, benchmark):
 
 def benchmark_items(variant, benchmark):
     if benchmark == "heldout":
-        return f"{run_dir(variant, 'build_items')}/data/items.jsonl"
+        return artifact("judge_items", variant)
     return f"{RESULTS}/benchmarks/{benchmark}.jsonl"
 
 

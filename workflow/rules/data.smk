@@ -5,7 +5,7 @@ rule ingest:
     input:
         local_sources=lambda w: local_source_files(vcfg(w.variant)["data"]["sources"]),
     output:
-        records=f"{RESULTS}/{{variant}}/data/records.jsonl",
+        records=artifact("records"),
         rejects=f"{RESULTS}/{{variant}}/data/ingest_rejects.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/ingest_summary.json",
     log:
@@ -24,7 +24,7 @@ rule ingest:
 
 rule generate_responses:
     input:
-        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
+        records=lambda w: artifact("records", w.variant),
         model_dir=base_model_dir("{name}"),
     output:
         responses=f"{RESULTS}/{{variant}}/data/responses/{{name}}.jsonl",
@@ -69,14 +69,14 @@ rule prepare_benchmark:
 
 rule build_items:
     input:
-        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
+        records=lambda w: artifact("records", w.variant),
         responses=lambda w: [
             f"{run_dir(w.variant, 'generate_responses')}/data/responses/{name}.jsonl"
             for name in vcfg(w.variant)["generate"]["generators"]
         ],
         benchmarks=expand(f"{RESULTS}/benchmarks/{{benchmark}}.jsonl", benchmark=BENCHMARKS[1:]),
     output:
-        judge_items=f"{RESULTS}/{{variant}}/data/items.jsonl",
+        judge_items=artifact("judge_items"),
         rejects=f"{RESULTS}/{{variant}}/data/build_items_rejects.jsonl",
         summary=f"{RESULTS}/{{variant}}/data/build_items_summary.json",
     log:

@@ -6,7 +6,7 @@
 rule policy_answers:
     # the policy's answers to one split's questions (sampled N per question; greedy for evaluation)
     input:
-        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
+        records=lambda w: artifact("records", w.variant),
         policy_dir=lambda w: policy_dir(w.variant, w.policy),
     output:
         answers=f"{RESULTS}/{{variant}}/downstream/answers/{{policy}}_{{split}}_{{mode}}.jsonl",
@@ -53,7 +53,7 @@ rule best_of_n:
 rule tournament:
     input:
         answers=lambda w: policy_answers_file(w.variant, "base", "seed", "sampled"),
-        records=lambda w: f"{run_dir(w.variant, 'ingest')}/data/records.jsonl",
+        records=lambda w: artifact("records", w.variant),
         model_dir=lambda w: model_dir(w.variant, final_model(vcfg(w.variant))),
     output:
         pairs=f"{RESULTS}/{{variant}}/downstream/tournament/pairs.jsonl",

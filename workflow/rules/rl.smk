@@ -8,7 +8,7 @@
 
 rule train_rl:
     input:
-        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        judge_items=lambda w: artifact("judge_items", w.variant),
         init=lambda w: model_dir(w.variant, rl_init_model(w.variant)),
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/rl"),
@@ -31,7 +31,7 @@ rule train_rl:
 
 rule train_rm:
     input:
-        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        judge_items=lambda w: artifact("judge_items", w.variant),
         init=lambda w: model_dir(w.variant, "base"),
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/rm"),

@@ -4,7 +4,7 @@
 
 rule rollout_sample:
     input:
-        judge_items=lambda w: f"{run_dir(w.variant, 'build_items')}/data/items.jsonl",
+        judge_items=lambda w: artifact("judge_items", w.variant),
         model_dir=lambda w: model_dir(w.variant, previous_model(w.round)),
     output:
         samples=f"{RESULTS}/{{variant}}/rollout/round_{{round}}/samples.jsonl",

@@ -3,7 +3,7 @@
 
 rule train_sft:
     input:
-        examples=lambda w: f"{run_dir(w.variant, 'annotate')}/annotate/sft.jsonl",
+        examples=lambda w: artifact("sft_examples", w.variant),
         init=lambda w: model_dir(w.variant, "base"),
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/sft"),
@@ -32,7 +32,7 @@ rule dpo_sample:
         model_dir=lambda w: dpo_init_dir(w.variant),
     output:
         samples=f"{RESULTS}/{{variant}}/dpo/samples.jsonl",
-        pairs=f"{RESULTS}/{{variant}}/dpo/pairs.jsonl",
+        pairs=artifact("dpo_pairs"),
         summary=f"{RESULTS}/{{variant}}/dpo/summary.json",
     log:
         f"{LOGS}/{{variant}}/dpo_sample.log",
@@ -51,7 +51,7 @@ rule dpo_sample:
 
 rule train_dpo:
     input:
-        pairs=lambda w: f"{run_dir(w.variant, 'dpo_sample')}/dpo/pairs.jsonl",
+        pairs=lambda w: artifact("dpo_pairs", w.variant),
         init=lambda w: dpo_init_dir(w.variant),
     output:
         model=directory(f"{RESULTS}/{{variant}}/models/dpo"),
