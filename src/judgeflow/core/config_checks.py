@@ -214,7 +214,7 @@ def _data_problems(config: dict) -> list[str]:
 
 def tiny_modules(tcfg: dict) -> dict[str, str]:
     """{module name: class} of the tiny model: a transformers LlamaForCausalLM with tcfg's num_layers, as
-    model.named_modules() lists it (tests/test_config.py checks this against a built one)."""
+    model.named_modules() lists it (tests/core/test_config.py checks this against a built one)."""
     names = {"": "LlamaForCausalLM", "model": "LlamaModel", "model.embed_tokens": "Embedding",
              "model.layers": "ModuleList", "model.norm": "LlamaRMSNorm", "model.rotary_emb": "LlamaRotaryEmbedding",
              "lm_head": "Linear"}

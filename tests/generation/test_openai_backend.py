@@ -1,5 +1,5 @@
 """The OpenAI-compatible backend against a local HTTP server that records what it is sent and fails on
-purpose; tests/test_serve.py runs it against a real `transformers serve`."""
+purpose; tests/generation/test_serve.py runs it against a real `transformers serve`."""
 
 import json
 import threading

@@ -13,7 +13,7 @@ from judgeflow.evaluation.metrics import sc_at_k, task_metrics, tidy
 from judgeflow.tasks.pairwise import JUDGEBENCH_CATEGORIES, judgebench_category
 
 B = 400  # bootstrap samples in these tests
-FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
 
 
 def _j(item, order, verdict, label, task_type=None, **extra):
