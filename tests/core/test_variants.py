@@ -1,3 +1,4 @@
+import copy
 import re
 
 import pytest
@@ -5,6 +6,8 @@ import pytest
 from judgeflow.core.config import ConfigError, deep_merge, stage_models
 from judgeflow.core.config_checks import validate_config
 from judgeflow.core.variants import MAIN, STAGES, ablation_grid, build_variants, canonical, model_stage, upstream_keys
+
+from conftest import REPO
 
 TRAINING_STAGES = ("ingest", "generate_responses", "build_items", "annotate", "train_sft", "dpo_sample", "train_dpo",
                    "rollout")
@@ -127,3 +130,26 @@ def test_duplicate_variant_names_and_empty_grids(test_config):
         build_variants(config)
     config["ablations"] = {"cue": {**config["ablations"]["cue"], "vary": {}}}
     assert list(build_variants(config)) == [MAIN]  # an empty grid plots the main run's models
+
+
+def test_training_blocks_start_from_training_defaults(default_config):
+    """Each trained stage's block is training_defaults with its own keys on top (lora merged key by key), and an
+    ablation may vary a default: every stage that does not set that key follows it."""
+    from judgeflow.core.config import load_yaml, with_training_defaults
+
+    raw = load_yaml(REPO / "config" / "config.yaml")
+    assert "epochs" not in raw["dpo"]["training"], "the shipped config sets only what differs"
+    resolved = with_training_defaults(raw)
+    defaults = raw["training_defaults"]
+    assert resolved["dpo"]["training"] == {**defaults, "learning_rate": 5.0e-5}
+    assert resolved["rollout"]["training"] == defaults and resolved["sft"]["learning_rate"] == 2.0e-4
+    assert resolved == with_training_defaults(resolved) == default_config
+    nested = with_training_defaults({**raw, "sft": {"lora": {"r": 4}}})
+    assert nested["sft"]["lora"] == {**defaults["lora"], "r": 4}
+
+    ablations = {"fp32": {"title": "fp32", "vary": {"training_defaults.precision": ["float32"]}, "models": ["sft"],
+                          "benchmark": "heldout", "plot": "bar", "metric": "accuracy"}}
+    variants = build_variants({**copy.deepcopy(raw), "ablations": ablations})
+    (variant,) = [config for name, config in variants.items() if name.startswith("fp32.")]
+    assert {variant[k]["training"]["precision"] for k in ("dpo", "rollout", "rl")} == {"float32"}
+    assert variant["sft"]["precision"] == "float32"

@@ -34,6 +34,27 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+# The trained stages' hyperparameter blocks: each starts from `training_defaults` and sets only what differs.
+TRAINING_BLOCKS = (("sft",), ("dpo", "training"), ("rollout", "training"), ("rl", "training"),
+                   ("reward_model", "training"), ("downstream", "policy_dpo", "training"))
+
+
+def with_training_defaults(config: dict) -> dict:
+    """The config with every block of TRAINING_BLOCKS merged over `training_defaults` (the block's own keys win);
+    a config without `training_defaults` is returned as it is. Idempotent."""
+    defaults = config.get("training_defaults")
+    if not isinstance(defaults, dict):
+        return config
+    out = copy.deepcopy(config)
+    for path in TRAINING_BLOCKS:
+        parent = out
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(path[-1], {}), dict):
+            parent[path[-1]] = deep_merge(defaults, parent.get(path[-1]) or {})
+    return out
+
+
 def load_yaml(path: str | Path) -> dict:
     """A YAML mapping from a file; a syntax error is a ConfigError naming the file, line and column."""
     try:

@@ -20,6 +20,7 @@ from judgeflow.core.config import (
     fresh_rounds,
     load_yaml,
     schema_problems,
+    with_training_defaults,
 )
 from judgeflow.data import loaders
 from judgeflow.data.loaders import LOCAL_FILE_KEYS
@@ -35,10 +36,12 @@ def with_default_config(paths: list[str | Path]) -> list[Path]:
 
 
 def load_config(*paths: str | Path) -> dict:
-    """Load and deep-merge config files left to right (as snakemake --configfile does), then validate."""
+    """Load and deep-merge config files left to right (as snakemake --configfile does), fill the training blocks
+    from `training_defaults` (judgeflow.core.config.with_training_defaults), then validate."""
     config: dict = {}
     for path in paths:
         config = deep_merge(config, load_yaml(path))
+    config = with_training_defaults(config)
     validate_config(config)
     return config
 
@@ -51,6 +54,7 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
 
     Raises ConfigError listing every problem, each naming the offending key.
     """
+    config = with_training_defaults(config)
     problems = schema_problems(config, schema_path)
     if not problems:
         problems = _cross_reference_problems(config)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from judgeflow.core.config import ConfigError, deep_merge, select, stage_models
+from judgeflow.core.config import ConfigError, deep_merge, select, stage_models, with_training_defaults
 from judgeflow.core.config_checks import validate_config
 
 MAIN = "main"
@@ -102,7 +102,9 @@ def ablation_grid(name: str, spec: dict) -> list[tuple[str, dict]]:
 
 
 def build_variants(config: dict) -> dict[str, dict]:
-    """{variant id: full config}: main first, then every ablation's grid; each one validated."""
+    """{variant id: full config}: main first, then every ablation's grid; each one with its training blocks
+    filled from `training_defaults` (a grid point may vary those too) and validated."""
+    raw, config = config, with_training_defaults(config)
     validate_config(config)
     variants = {MAIN: config}
     for name, spec in config.get("ablations", {}).items():
@@ -112,7 +114,7 @@ def build_variants(config: dict) -> dict[str, dict]:
             if variant in variants:
                 raise ConfigError(f"ablation '{name}': two grid points are both named '{variant}'; give the "
                                   "values distinct first elements or spellings")
-            merged = deep_merge(config, _nested({**spec.get("set", {}), **point}))
+            merged = with_training_defaults(deep_merge(raw, _nested({**spec.get("set", {}), **point})))
             try:
                 validate_config(merged)
             except ConfigError as error:
