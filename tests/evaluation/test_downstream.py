@@ -8,6 +8,7 @@ from judgeflow.evaluation.downstream import (
     match_winner,
     preference_pair,
     rating_items,
+    run_tournament,
     select,
 )
 
@@ -76,3 +77,24 @@ def test_preference_pair_is_the_champion_against_an_eliminated_answer():
     assert pair["rejected"][0]["content"] in {"answer q1-a", "answer q1-c"}
     assert pair["prompt"] == [{"role": "user", "content": "solve q1"}]
     assert pair["chosen_correct"] is True and pair["rejected_correct"] is False
+
+
+def test_tournament_with_an_oracle_judge_crowns_the_correct_answer():
+    """run_tournament with a judge that prefers the correct answer in both orders: five answers (a bye in the
+    first round), one correct: it wins every match, every other answer is eliminated once, all consistently."""
+    answers = [{"id": f"q-{k}", "question_id": "q", "question": "?", "text": f"answer {k}", "source": "s",
+                "domain": "math", "correct": k == 3} for k in range(5)]
+    by_text = {a["text"]: a for a in answers}
+
+    def oracle(items):
+        out = []
+        for item in items:
+            first_right = by_text[item["chosen"]]["correct"] or not by_text[item["rejected"]]["correct"]
+            out += [{"item_id": item["id"], "order": order, "parse_error": None, "correct": first_right}
+                    for order in ("original", "swapped")]
+        return out
+
+    alive, eliminated, judgments, decisions, rounds = run_tournament(answers, oracle, seed=7)
+    assert [a["id"] for a in alive["q"]] == ["q-3"] and rounds == 3
+    assert sorted(a["id"] for a in eliminated["q"]) == ["q-0", "q-1", "q-2", "q-4"]
+    assert decisions == {"consistent": 4} and len(judgments) == 8

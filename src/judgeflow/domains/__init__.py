@@ -856,6 +856,17 @@ def grade_response(record: dict, text: str) -> dict:
     return domain_of(record).grade(record, text)
 
 
+
+def graded_answers(backend, questions: list[dict], params, generator: str) -> list[dict]:
+    """params.n answers of `generator` to each question (its domain's prompt, sampled by a generation backend),
+    graded by the domain's verifier."""
+    outputs = backend.generate([[{"role": "user", "content": solve_prompt(q)}] for q in questions],
+                               params) if questions else []
+    return [{"id": f"{q['id']}-{generator}-{k}", "question_id": q["id"], "question": q["question"],
+             "source": q["source"], "domain": q["domain"], "generator": generator, "sample": k, "text": c.text,
+             "num_tokens": c.num_tokens, "finish_reason": c.finish_reason, **grade_response(q, c.text)}
+            for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
+
 SOURCE_TYPES = ("synthetic_code", "synthetic_tool_use")
 
 

@@ -102,3 +102,26 @@ def clean_instruction(text: str) -> str:
     paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
     first = paragraphs[0] if paragraphs else ""
     return re.sub(r"^(new instruction|instruction)\s*:\s*", "", first, flags=re.IGNORECASE).strip()
+
+
+def instruction_pairs(rows: list[dict], backend, params, method: str, generator: str) -> list[dict]:
+    """Self-Taught Evaluators' synthetic pairs, sampled by a generation backend with `params` (n=1).
+    modified_instruction: the model writes a similar but different instruction and answers both; its answer to
+    the modified one is the rejected response. worse_answer: the model answers, then is asked for a worse answer."""
+    if not rows:
+        return []
+
+    def ask(prompts):
+        return [c[0].text.strip()
+                for c in backend.generate([[{"role": "user", "content": p}] for p in prompts], params)]
+
+    answers = ask([r["question"] for r in rows])
+    if method == "modified_instruction":
+        modified = [clean_instruction(t) for t in ask([MODIFY_PROMPT.format(question=r["question"]) for r in rows])]
+        rejected = ask([m or r["question"] for m, r in zip(modified, rows)])
+    else:
+        modified = [None] * len(rows)
+        rejected = ask([WORSE_PROMPT.format(question=r["question"], response=a) for r, a in zip(rows, answers)])
+    return [{"id": f"{r['id']}-{generator}-pair", "question_id": r["id"], "generator": generator,
+             "method": method, "chosen": a, "rejected": b, "modified_instruction": m}
+            for r, a, b, m in zip(rows, answers, rejected, modified)]

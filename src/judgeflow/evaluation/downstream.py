@@ -10,6 +10,7 @@ selection scores the share of correct answers (its expectation).
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 
@@ -98,3 +99,35 @@ def preference_pair(prompt: str, champion: dict, eliminated: list[dict], seed: i
             "rejected": [{"role": "assistant", "content": rejected["text"]}],
             "question_id": champion["question_id"], "chosen_correct": champion["correct"],
             "rejected_correct": rejected["correct"]}
+
+
+def run_tournament(answers: list[dict], judge_matches, seed: int):
+    """Single-elimination per question over its answers: each round pairs the question's remaining answers
+    (bracket: seeded, a bye for an odd one out), `judge_matches(match items)` returns the judgments of every match
+    in both orders, and match_winner decides each. Returns (alive: question id -> [champion], eliminated: question
+    id -> answers it lost, every judgment, Counter of how matches were decided, number of rounds)."""
+    alive: dict[str, list[dict]] = {}
+    for answer in answers:
+        alive.setdefault(answer["question_id"], []).append(answer)
+    eliminated: dict[str, list[dict]] = {q: [] for q in alive}
+    all_judgments, decisions, round_index = [], Counter(), 0
+    while any(len(group) > 1 for group in alive.values()):
+        round_index += 1
+        matches = []
+        for question_id, group in sorted(alive.items()):
+            if len(group) > 1:
+                pairs_now, byes = bracket(group, question_id, round_index, seed)
+                matches += [(question_id, a, b) for a, b in pairs_now]
+                alive[question_id] = list(byes)
+        match_items = [match_item(a, b, round_index) for _, a, b in matches]
+        judged = judge_matches(match_items)
+        by_item: dict[str, list[dict]] = {}
+        for judgment in judged:
+            by_item.setdefault(judgment["item_id"], []).append(judgment)
+        for (question_id, a, b), item in zip(matches, match_items):
+            winner, how = match_winner(a, b, by_item[item["id"]], seed)
+            decisions[how] += 1
+            alive[question_id].append(winner)
+            eliminated[question_id].append(b if winner is a else a)
+        all_judgments += judged
+    return alive, eliminated, all_judgments, decisions, round_index

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from judgeflow import domains, models
+from judgeflow import models
 from judgeflow.core.records import read_jsonl
 from judgeflow.generation import SamplingParams
 from judgeflow.generation.backends import make_backend
 from judgeflow.judge import judging
-
-
-def graded_answers(backend, questions: list[dict], params: SamplingParams, generator: str) -> list[dict]:
-    """params.n answers of `generator` to each question (its domain's prompt), graded by the domain's verifier."""
-    outputs = backend.generate([[{"role": "user", "content": domains.solve_prompt(q)}] for q in questions],
-                               params) if questions else []
-    return [{"id": f"{q['id']}-{generator}-{k}", "question_id": q["id"], "question": q["question"],
-             "source": q["source"], "domain": q["domain"], "generator": generator, "sample": k, "text": c.text,
-             "num_tokens": c.num_tokens, "finish_reason": c.finish_reason, **domains.grade_response(q, c.text)}
-            for q, completions in zip(questions, outputs) for k, c in enumerate(completions)]
 
 
 def split_items(items_path: str, split: str) -> list[dict]:

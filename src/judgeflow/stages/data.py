@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from judgeflow import domains
 from judgeflow.core.config import fresh_rounds
 from judgeflow.core.records import read_jsonl, stage, write_jsonl
 from judgeflow.data import loaders
@@ -12,7 +13,6 @@ from judgeflow.domains import instructions
 from judgeflow.generation import SamplingParams
 from judgeflow.generation.backends import make_backend
 from judgeflow.judge import templates
-from judgeflow.stages.common import graded_answers
 from judgeflow.tasks import items as items_mod
 
 
@@ -55,41 +55,17 @@ def generate_responses(config: dict, name: str, records: str, model_dir: str, re
         questions = [r for r in rows if r["kind"] == "question"]
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(gcfg["sampling"], n=gcfg["samples_per_question"], seed=config["seed"])
-        answers = graded_answers(backend, questions, params, name)
-        pairs = instruction_pairs(config, name, [r for r in rows if r["kind"] == "instruction"], backend)
+        answers = domains.graded_answers(backend, questions, params, name)
+        bcfg = gcfg["bad_response"]
+        bad_params = SamplingParams.from_config(bcfg["sampling"], n=1, seed=config["seed"])
+        pairs = instructions.instruction_pairs([r for r in rows if r["kind"] == "instruction"], backend, bad_params,
+                                               bcfg["method"], name)
         s.items_in, s.items_out = len(questions) + len(pairs), write_jsonl(responses, answers + pairs)
         s.extra.update(generator=name, questions=len(questions), instruction_pairs=len(pairs),
                        correct_by_domain=dict(Counter(r["domain"] for r in answers if r["correct"])),
                        responses_by_domain=dict(Counter(r["domain"] for r in answers)),
                        no_answer=sum(r["extracted"] is None for r in answers),
                        tokens=sum(r["num_tokens"] for r in answers))
-
-
-def instruction_pairs(config: dict, generator: str, rows: list[dict], backend) -> list[dict]:
-    """Self-Taught Evaluators' synthetic pairs. modified_instruction: the model writes a similar but different
-    instruction and answers both; its answer to the modified one is the rejected response. worse_answer: the
-    model answers, then is asked for a worse answer."""
-    if not rows:
-        return []
-    bcfg = config["generate"]["bad_response"]
-    params = SamplingParams.from_config(bcfg["sampling"], n=1, seed=config["seed"])
-
-    def ask(prompts):
-        return [c[0].text.strip()
-                for c in backend.generate([[{"role": "user", "content": p}] for p in prompts], params)]
-
-    answers = ask([r["question"] for r in rows])
-    if bcfg["method"] == "modified_instruction":
-        modified = [instructions.clean_instruction(t) for t in
-                    ask([instructions.MODIFY_PROMPT.format(question=r["question"]) for r in rows])]
-        rejected = ask([m or r["question"] for m, r in zip(modified, rows)])
-    else:
-        modified = [None] * len(rows)
-        rejected = ask([instructions.WORSE_PROMPT.format(question=r["question"], response=a)
-                        for r, a in zip(rows, answers)])
-    return [{"id": f"{r['id']}-{generator}-pair", "question_id": r["id"], "generator": generator,
-             "method": bcfg["method"], "chosen": a, "rejected": b, "modified_instruction": m}
-            for r, a, b, m in zip(rows, answers, rejected, modified)]
 
 
 def prepare_benchmark(config: dict, benchmark: str, benchmark_items: str, rejects: str, summary: str,

@@ -3,8 +3,6 @@ stages.train.train_dpo)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from judgeflow import domains
 from judgeflow.core.config import config_hash
 from judgeflow.core.records import read_jsonl, stage, write_json, write_jsonl
@@ -12,7 +10,7 @@ from judgeflow.evaluation import bootstrap, downstream
 from judgeflow.generation import SamplingParams
 from judgeflow.generation.backends import make_backend
 from judgeflow.judge import judging
-from judgeflow.stages.common import eval_prompts, graded_answers, judgment_stats
+from judgeflow.stages.common import eval_prompts, judgment_stats
 
 
 def policy_answers(config: dict, records: str, policy_dir: str, answers: str, summary: str, log: str, threads: int,
@@ -24,7 +22,7 @@ def policy_answers(config: dict, records: str, policy_dir: str, answers: str, su
         questions = [r for r in read_jsonl(records) if r["split"] == split and r["kind"] == "question"]
         sampling = dcfg["sampling"] if n != 0 else {**dcfg["sampling"], "temperature": 0.0, "top_p": 1.0}
         params = SamplingParams.from_config(sampling, n=dcfg["n"] if n is None else max(n, 1), seed=config["seed"])
-        graded = graded_answers(make_backend(policy_dir, config["generation"]), questions, params, "policy")
+        graded = domains.graded_answers(make_backend(policy_dir, config["generation"]), questions, params, "policy")
         s.items_in, s.items_out = len(questions), write_jsonl(answers, graded)
         s.extra.update(policy=dcfg["policy"], split=split, correct=sum(a["correct"] for a in graded))
 
@@ -37,33 +35,15 @@ def tournament(config: dict, judge: str, answers: str, records: str, model_dir: 
     with stage("tournament", config, summary, log, threads) as s:
         candidates = read_jsonl(answers)
         record_by_id = {r["id"]: r for r in read_jsonl(records)}
-        alive: dict[str, list[dict]] = {}
-        for answer in candidates:
-            alive.setdefault(answer["question_id"], []).append(answer)
-        eliminated: dict[str, list[dict]] = {q: [] for q in alive}
         backend = make_backend(model_dir, config["generation"])
         params = SamplingParams.from_config(ecfg["sampling"], n=1, seed=config["seed"])
-        all_judgments, decisions, round_index = [], Counter(), 0
-        while any(len(group) > 1 for group in alive.values()):
-            round_index += 1
-            matches = []
-            for question_id, group in sorted(alive.items()):
-                if len(group) > 1:
-                    pairs_now, byes = downstream.bracket(group, question_id, round_index, config["seed"])
-                    matches += [(question_id, a, b) for a, b in pairs_now]
-                    alive[question_id] = list(byes)
-            match_items = [downstream.match_item(a, b, round_index) for _, a, b in matches]
-            judged = judging.sample_judgments(backend, eval_prompts(config, match_items), params,
-                                              config["judge"]["verdict_cue"], judge)
-            by_item: dict[str, list[dict]] = {}
-            for judgment in judged:
-                by_item.setdefault(judgment["item_id"], []).append(judgment)
-            for (question_id, a, b), item in zip(matches, match_items):
-                winner, how = downstream.match_winner(a, b, by_item[item["id"]], config["seed"])
-                decisions[how] += 1
-                alive[question_id].append(winner)
-                eliminated[question_id].append(b if winner is a else a)
-            all_judgments += judged
+
+        def judge_matches(match_items: list[dict]) -> list[dict]:
+            return judging.sample_judgments(backend, eval_prompts(config, match_items), params,
+                                            config["judge"]["verdict_cue"], judge)
+
+        alive, eliminated, all_judgments, decisions, round_index = downstream.run_tournament(
+            candidates, judge_matches, config["seed"])
         dpo_pairs = [downstream.preference_pair(domains.solve_prompt(record_by_id[q]), group[0], eliminated[q],
                                                 config["seed"])
                      for q, group in sorted(alive.items()) if eliminated[q]]
