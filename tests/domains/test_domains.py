@@ -48,9 +48,9 @@ def test_make_questions_rejects_unknown_types_and_names():
 
 
 def test_code_generator_covers_twenty_families_with_hidden_tests():
-    assert len(domains.CODE_FAMILIES) == 20
+    assert len(domains.code.CODE_FAMILIES) == 20
     records = domains.synthetic_code("code", 200, 0, tests_per_question=5)
-    assert {r["family"] for r in records} == set(domains.CODE_FAMILIES)
+    assert {r["family"] for r in records} == set(domains.code.CODE_FAMILIES)
     for record in records:
         answer = json.loads(record["answer"])
         assert answer["entry_point"] == record["entry_point"] == record["family"]
@@ -81,7 +81,7 @@ def test_code_expectations_match_hand_computation():
 
 
 def test_every_code_reference_solution_grades_correct():
-    records = [r for family in sorted(domains.CODE_FAMILIES)
+    records = [r for family in sorted(domains.code.CODE_FAMILIES)
                for r in domains.synthetic_code(f"ref-{family}", 1, 11, families=[family])]
     for record in records:
         graded = domains.grade_response(record, record["solution"])
@@ -91,7 +91,7 @@ def test_every_code_reference_solution_grades_correct():
 
 def test_every_tool_use_reference_solution_grades_correct():
     records = domains.synthetic_tool_use("tools", 150, 2)
-    assert {r["tool"] for r in records} == set(domains.TOOL_NAMES)
+    assert {r["tool"] for r in records} == set(domains.tool_use.TOOL_NAMES)
     for record in records:
         graded = domains.grade_response(record, record["solution"])
         assert graded == {"extracted": record["answer"], "method": "raw", "correct": True, "detail": "ok"}
@@ -159,13 +159,13 @@ def test_issue_13_attacks_on_the_code_grader_grade_failing(scale_record, attack)
 
 def test_code_cases_keep_expected_values_out_of_the_calls_and_refuse_malformed_answers(scale_record):
     answer = json.loads(scale_record["answer"])
-    cases = domains.code_cases(scale_record["answer"])
+    cases = domains.code.code_cases(scale_record["answer"])
     assert [(c.function, c.args, c.expected) for c in cases] == \
         [("scale_shift", t["args"], t["expected"]) for t in answer["tests"]]
     for bad in ({"entry_point": "x; import os", "tests": []}, {"entry_point": "f", "tests": [{"args": 1}]},
                 {"entry_point": "f"}):
         with pytest.raises(ValueError):
-            domains.code_cases(json.dumps(bad))
+            domains.code.code_cases(json.dumps(bad))
 
 
 GRADER = ("import json, sys\nfrom judgeflow import domains\nsys.path.insert(0, sys.argv[1])\n"

@@ -5,7 +5,8 @@ import pytest
 
 from judgeflow import tasks
 from judgeflow.data.questions import synthetic_arithmetic
-from judgeflow.domains import injection, synthetic_tool_use
+from judgeflow.domains import injection
+from judgeflow.domains.tool_use import synthetic_tool_use
 from judgeflow.generation import Completion, GenerationBackend, SamplingParams
 from judgeflow.judge.judging import (
     balance_sft_items,

@@ -16,7 +16,7 @@ INJECTION_METHODS: dict[str, tuple[str, ...]] = {
     "math": ("arithmetic_slip",),
     "tool_use": ("wrong_type", "redundant_parameter", "missing_required", "json_syntax"),
 }
-# What domains.check_call / extract_call report for each injected tool-use fault.
+# What domains.tool_use.check_call / extract_call report for each injected tool-use fault.
 EXPECTED_DETAIL = {"wrong_type": "wrong_type", "redundant_parameter": "unexpected_parameter",
                    "missing_required": "missing_required", "json_syntax": "json_syntax"}
 JSON_SYNTAX_VARIANTS = ("missing_closing_brace", "trailing_comma", "single_quotes", "unquoted_keys")
