@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from judgeflow.data.questions import synthetic_arithmetic
-from judgeflow.generation import GenerationBackend, HFBackend, SamplingParams
+from judgeflow.generation import GenerationBackend, SamplingParams
+from judgeflow.generation.hf import HFBackend
 from judgeflow.judge.judging import prompts_for, sample_judgments
 
 from common import DEFAULT_MODEL, ensure_model

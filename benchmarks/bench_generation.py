@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from judgeflow.data.questions import synthetic_arithmetic
-from judgeflow.generation import HFBackend, SamplingParams
+from judgeflow.generation import SamplingParams
+from judgeflow.generation.hf import HFBackend
 from judgeflow.judge.templates import judge_prompt
 
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes

@@ -14,7 +14,7 @@ PACKAGE = REPO / "src" / "judgeflow"
 
 # The judgeflow imports that stay inside a function, and why: none may be there to dodge a cycle.
 LAZY = {
-    ("generation", "generation.kvcache"): "import cost: kvcache imports torch and transformers (seconds); HFBackend "
+    ("generation.hf", "generation.kvcache"): "import cost: kvcache imports torch and transformers (seconds); HFBackend "
                                           "only needs it",
 }
 

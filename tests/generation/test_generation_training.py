@@ -6,7 +6,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from judgeflow.generation import HFBackend, SamplingParams
+from judgeflow.generation import SamplingParams
+from judgeflow.generation.hf import HFBackend
 from judgeflow.training import EmptyTrainingSet, train_dpo, train_sft
 
 CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
@@ -184,7 +185,7 @@ def test_training_through_accelerate_launch(tiny_model_dir, tmp_path):
 
 
 def test_sample_next_is_an_exact_nucleus():
-    from judgeflow.generation import sample_next
+    from judgeflow.generation.hf import sample_next
 
     gen = torch.Generator().manual_seed(0)
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]])

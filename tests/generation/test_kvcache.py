@@ -5,8 +5,10 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from judgeflow.generation import HFBackend, SamplingParams, _parameter_estimate, fill_order, sample_next
+from judgeflow.generation import SamplingParams
+from judgeflow.generation.hf import HFBackend, fill_order, sample_next
 from judgeflow.generation.kvcache import GrowingCache, GrowingLayer
+from judgeflow.generation.vllm import _parameter_estimate
 
 CONVERSATIONS = [[{"role": "user", "content": "Ava has 3 coins. How many coins does Ava have now?"}],
                  [{"role": "user", "content": "Ben has 5 books. Then Ben gets 2 more books. How many?"}],
@@ -95,7 +97,7 @@ def test_growing_cache_refuses_what_it_does_not_do():
 
 
 def test_length_batches_cap_rows_and_padding():
-    from judgeflow.generation import length_batches
+    from judgeflow.generation.hf import length_batches
 
     lengths = [208, 213, 250, 273, 281, 340, 366, 432, 612, 803, 803]
     batches = length_batches(list(range(len(lengths))), lengths, 4, 1.3)

@@ -8,7 +8,8 @@ different random stream and are only required to be deterministic for a seed."""
 
 import pytest
 
-from judgeflow.generation import Completion, Continuation, GenerationBackend, HFBackend, SamplingParams, _common_prefix
+from judgeflow.generation import Completion, Continuation, GenerationBackend, SamplingParams
+from judgeflow.generation.hf import HFBackend, _common_prefix
 from judgeflow.judge.judging import CUE_TOKENS, prompts_for, sample_judgments
 
 CUE = "\nVerdict: [["

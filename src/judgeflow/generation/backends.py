@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from judgeflow.core.hardware import resolve_precision
-from judgeflow.generation import GenerationBackend, HFBackend, VLLMBackend
+from judgeflow.generation import GenerationBackend
+from judgeflow.generation.hf import HFBackend
 from judgeflow.generation.openai import ENDPOINT_FILE, OpenAIBackend
+from judgeflow.generation.vllm import VLLMBackend
 
 
 def make_backend(model_dir: str, generation: dict) -> GenerationBackend:
