@@ -162,7 +162,10 @@ def critique(prompt: dict, item: dict) -> str:
         body = ""
         verdict = prompt["label"]
     else:
-        body, verdict = _WRITERS[prompt["task_type"]](prompt, item)
+        writer = _WRITERS.get(prompt["task_type"])
+        if writer is None:  # a task type without a programmatic writer: its items go to the DPO pool
+            raise NoCritique(f"no_programmatic_critique_for_{prompt['task_type']}")
+        body, verdict = writer(prompt, item)
     tag = format_verdict(prompt["task_type"], verdict)
     text = f"{body}\nVerdict: {tag}" if body else tag
     parsed = parse_verdict(text, prompt["task_type"], **prompt["verdict_args"])
