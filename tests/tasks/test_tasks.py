@@ -15,6 +15,7 @@ from judgeflow.core.config_checks import validate_config
 from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.evaluation import metrics, report
 from judgeflow.evaluation.bootstrap import Resamples, fill, mean_stat, token_stats
+from judgeflow.judge.critiques import NoCritique, critique
 from judgeflow.judge.judging import orders_for, prompts_for
 from judgeflow.judge.templates import Template, judge_prompt, register_template, unregister_template
 from judgeflow.models.tiny import tiny_corpus
@@ -124,6 +125,8 @@ def test_a_sixth_task_type_registered_in_one_place_runs_through_the_pipeline(toy
     assert parse_verdict("[[maybe]]", TOY).error == "unknown_tag"
     assert parse_verdict("[[safe]] [[harmful]]", TOY).error == "conflicting_verdicts"
     assert format_verdict(TOY, "harmful") == "[[harmful]]" and is_correct(TOY, "safe", "safe")
+    with pytest.raises(NoCritique, match=f"no_programmatic_critique_for_{TOY}"):  # the programmatic teacher skips it
+        critique(prompt, item)
 
     # the tiny model's format corpus judges it too
     corpus = tiny_corpus({**test_config["models"]["tiny-judge"]["tiny"], "corpus_questions": 2}, config)
