@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from judgeflow.core.config import ConfigError, config_hash, deep_merge, select, stage_models
+from judgeflow.core.config import ConfigError, config_hash, deep_merge, select, stage_models, with_training_defaults
 from judgeflow.core.config_checks import validate_config
 
 from conftest import REPO
@@ -232,7 +232,7 @@ def test_lora_target_modules_that_match_nothing_in_the_tiny_model(test_config):
     validate_config(_bad(bad, **{"sft.lora.enabled": False, "rollout.training.lora.enabled": False,
                                  "dpo.training.lora.enabled": False,
                                  "downstream.policy_dpo.training.lora.enabled": False}))
-    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    default = with_training_defaults(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
     validate_config(_bad(default, **{"sft.lora.target_modules": ["query_key_value"]}))
 
 

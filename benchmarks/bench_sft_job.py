@@ -1,0 +1,67 @@
+"""Where the SFT job of `make run` loses time against bench_training.py on the same rows (issue 10's open lead):
+the job's own settings (the config's resolved `sft` block: shuffled rows, a checkpoint every `checkpoint_steps`,
+its scheduler) in a cold process, then in the same, now warm, process again, then with one difference removed
+at a time. Every run is the pipeline's judgeflow.training.train_sft on the same rows.
+
+    python benchmarks/bench_sft_job.py --examples results/default/main/annotate/sft.jsonl [--config FILE ...]
+                                       [--threads 2]
+
+Prints trainer seconds, seconds per step and tokens/s per run, and each run's ratio to the cold job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from judgeflow.core.config_checks import load_config, with_default_config
+from judgeflow.core.records import read_jsonl
+from judgeflow.judge.judging import cap_sft_examples
+from judgeflow.training import train_sft
+
+from common import DEFAULT_MODEL, ensure_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", required=True, help="the SFT jsonl file the job trains on")
+    parser.add_argument("--config", nargs="*", default=[], help="config files over config/config.yaml")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config(*with_default_config(args.config))
+    rows, _ = cap_sft_examples(read_jsonl(args.examples), config["teacher"]["max_sft_examples"], config["seed"])
+    model = str(ensure_model(Path(args.model)))
+    job = config["sft"]
+    runs = [  # (name, the sft block, shuffle)
+        ("job, cold process", job, True),
+        ("job, warm process", job, True),
+        ("no checkpoints", {**job, "checkpoint_steps": 0}, True),
+        ("file order", job, False),
+        ("no checkpoints, file order", {**job, "checkpoint_steps": 0}, False),
+    ]
+    print(f"{len(rows)} rows of {args.examples}; sft block: precision {job['precision']}, batch {job['batch_size']}, "
+          f"checkpoint_steps {job['checkpoint_steps']}, lora {job['lora']['enabled']}; {args.threads} threads")
+    print(f"{'run':28} {'trainer s':>9} {'steps':>5} {'s/step':>7} {'tok/s':>7} {'wall s':>7} {'vs cold job':>11}")
+    first = None
+    for name, tcfg, shuffle in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            result = train_sft(model, rows, Path(tmp) / "out", copy.deepcopy(tcfg), seed=config["seed"],
+                               shuffle=shuffle)
+            wall = time.perf_counter() - started
+        seconds = next(e["train_runtime"] for e in reversed(result["log_history"]) if "train_runtime" in e)
+        steps = result["steps"]
+        first = first or seconds
+        print(f"{name:28} {seconds:9.1f} {steps:5d} {seconds / max(steps, 1):7.2f} "
+              f"{result['train_tokens_per_second']:7.1f} {wall:7.1f} {first / seconds:10.2f}x")
+
+
+if __name__ == "__main__":
+    main()
