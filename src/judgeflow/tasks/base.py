@@ -20,10 +20,12 @@ Correctness is the same for every type (a parsed verdict equal to the gold label
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ORDERS = ("original", "swapped")
+INTEGER_TOKEN = re.compile(r"-?[0-9]+")  # a tag holding a whole number (step index, rating)
 
 
 def _no_extras(block: dict, items: list, records: list[dict], samples: int, confidence: float, seed: int) -> None:

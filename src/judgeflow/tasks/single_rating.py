@@ -6,19 +6,16 @@ and the gold ratings, exact agreement.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from judgeflow.evaluation.bootstrap import Item, Resamples, fill, gold_labels, mean_stat, token_stats, undefined
-from judgeflow.tasks.base import TaskType, item_base, item_field, register, single_order
+from judgeflow.tasks.base import INTEGER_TOKEN, TaskType, item_base, item_field, register, single_order
 
 RATING_SCALE = [1, 5]
 _RATING_RUBRIC = ("Correctness: 5 = fully correct; 1 = wrong. For code, the score follows the share of hidden "
                   "unit tests the answer passes.")
 _NO_RUBRIC = {"en": "(No rubric given: judge the response's correctness, helpfulness and clarity.)",
               "zh": "（未提供评分细则：请根据回答的正确性、有用性和清晰度评分。）"}
-_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _rating(candidate: dict) -> int:
@@ -122,7 +119,7 @@ def _check_args(verdict_args: dict) -> None:
 
 
 def _read_tag(token: str, verdict_args: dict) -> tuple[int | None, str | None]:
-    if not _INTEGER.fullmatch(token):
+    if not INTEGER_TOKEN.fullmatch(token):
         return None, "unknown_tag"
     value, scale = int(token), verdict_args["scale"]
     return (value, None) if scale[0] <= value <= scale[1] else (None, "out_of_range")

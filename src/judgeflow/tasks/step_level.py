@@ -23,10 +23,9 @@ from judgeflow.evaluation.bootstrap import (
     token_stats,
     undefined,
 )
-from judgeflow.tasks.base import TaskType, item_base, item_field, register, single_order
+from judgeflow.tasks.base import INTEGER_TOKEN, TaskType, item_base, item_field, register, single_order
 
 NO_WRONG_STEP = "none"
-_INTEGER = re.compile(r"-?[0-9]+")
 _STEP_PREFIX = {"en": "Step {n}: ", "zh": "步骤 {n}："}
 _STEP_LINE = re.compile(r"^\s*Step\s+\d+\s*:\s*(.*)$", re.IGNORECASE)
 
@@ -107,7 +106,7 @@ def _render(item: dict, order: str, template, seed: int) -> tuple[dict, int, dic
 def _read_tag(token: str, verdict_args: dict) -> tuple[int | None, str | None]:
     if token == NO_WRONG_STEP:
         return 0, None
-    if not _INTEGER.fullmatch(token):
+    if not INTEGER_TOKEN.fullmatch(token):
         return None, "unknown_tag"
     value, num_steps = int(token), verdict_args.get("num_steps")
     in_range = value >= 1 and (num_steps is None or value <= num_steps)
