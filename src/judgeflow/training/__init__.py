@@ -47,6 +47,34 @@ def _peft_config(lora: dict, task_type: str = "CAUSAL_LM"):
                       target_modules=lora["target_modules"], task_type=task_type)
 
 
+def score_labelled_positions_only() -> bool:
+    """Make TRL's fused LM head project only the positions that carry a label on every device.
+
+    TRL 1.16's SFT, DPO and GRPO trainers score tokens through a fused LM head (`trl.trainer.utils.add_fused_lm_head`).
+    On CUDA and XPU it projects only the labelled positions through the vocabulary; on any other device it projects
+    every position (prompt and padding too) so that tile shapes stay fixed for devices that compile one graph per
+    shape (AWS Neuron). Eager CPU training compiles nothing, and a judge row is mostly prompt: on the default run's
+    SFT rows (~80 % prompt tokens) scoring every position through the 49k vocabulary, with its float32 softmax
+    statistics, took half of each step (benchmarks/README.md: 2.0-2.1x with this, the same losses). The choice is
+    TRL's module-level `_use_triton(device)`, read at call time; the kernel module keeps its own copy, so the CPU
+    still folds tiles with torch ops. Returns whether the switch is in place (False for a TRL without the name:
+    then nothing is changed and a warning says so)."""
+    import trl.trainer.utils as trl_utils
+
+    choose = getattr(trl_utils, "_use_triton", None)
+    if choose is None:
+        log.warning("trl.trainer.utils has no _use_triton: the fused LM head keeps its own choice of positions "
+                    "(on a CPU it may score every prompt and padding token; see training.score_labelled_positions_only)")
+        return False
+    if not getattr(choose, "labelled_positions_only", False):
+        def compact(device, _original=choose):
+            return device.type == "cpu" or _original(device)
+
+        compact.labelled_positions_only = True
+        trl_utils._use_triton = compact
+    return True
+
+
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True,
                  group_by_length: bool = False) -> dict:
     precision = resolve_precision(tcfg.get("precision", "float32"))
@@ -322,17 +350,16 @@ def _weighted_sft_trainer():
             self._signature_columns = ["input_ids", "labels", "loss_weights"]
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            weights, labels = inputs.pop("loss_weights")[:, 1:], inputs.pop("labels")[:, 1:]
-            outputs = model(**inputs, use_cache=False)
-            logits = outputs.logits[:, :-1].float()
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100,
-                                                    reduction="none")
-            mask = labels != -100
-            weights = weights.to(nll.dtype) * mask
-            loss = (nll * weights).sum() / weights.sum().clamp(min=1e-8)
+            # TRL's fused LM head (labelled positions only, see score_labelled_positions_only) gives each
+            # next-token label's log-probability and whether it was the top prediction, zero where the label is -100
+            weights = inputs.pop("loss_weights")[:, 1:]
+            outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+            mask = outputs.label_mask
+            weights = weights.to(outputs.log_probs.dtype) * mask
+            loss = -(outputs.log_probs * weights).sum() / weights.sum().clamp(min=1e-8)
             mode = "train" if model.training else "eval"
             with torch.no_grad():
-                right = (logits.argmax(-1) == labels) & mask
+                right = outputs.is_top1 & mask
                 decisive = mask & (weights > 1)
                 self._metrics[mode]["mean_token_accuracy"].append((right.sum() / mask.sum().clamp(min=1)).item())
                 if decisive.any():
@@ -353,6 +380,7 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     if not examples:
         raise EmptyTrainingSet(f"no training examples for {out_dir}: the stage before kept none; see its "
                                "summary.json and enlarge the data or change the sampling settings")
+    score_labelled_positions_only()
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
@@ -391,6 +419,7 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
     if not pairs:
         raise EmptyTrainingSet(f"no preference pairs for {out_dir}: no item had both a correct and an "
                                "incorrect sampled judgment; see the sampling stage's summary.json")
+    score_labelled_positions_only()
     model, tokenizer = load_causal_lm(init_dir)
     work_dir = Path(str(out_dir) + ".work")
     rows = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs]
@@ -425,6 +454,7 @@ def train_rl(init_dir: str, rows: list[dict], out_dir: str | Path, rcfg: dict, s
     from trl import GRPOConfig, GRPOTrainer
 
     tcfg = rcfg["training"]
+    score_labelled_positions_only()
     model, tokenizer = load_causal_lm(init_dir)
     budget = tcfg["max_length"] - rcfg["max_completion_length"]
     too_long = {row["group"] for row in rows if _prompt_tokens(tokenizer, row["prompt"]) > budget}
