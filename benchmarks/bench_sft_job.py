@@ -1,7 +1,9 @@
-"""Where the SFT job of `make run` loses time against bench_training.py on the same rows (issue 10's open lead):
-the job's own settings (the config's resolved `sft` block: shuffled rows, a checkpoint every `checkpoint_steps`,
-its scheduler) in a cold process, then in the same, now warm, process again, then with one difference removed
-at a time. Every run is the pipeline's judgeflow.training.train_sft on the same rows.
+"""Where the SFT job of `make run` spends its time (issue 10): the job's own settings (the config's resolved `sft`
+block: shuffled rows, a checkpoint every `checkpoint_steps`, its scheduler) in a cold process, then in the same, now
+warm, process again; then with TRL's own choice of LM-head positions on a CPU (every prompt and padding position
+projected through the vocabulary: what the job did before judgeflow.training.score_labelled_positions_only), then
+with one difference from bench_training.py removed at a time. Every run is the pipeline's
+judgeflow.training.train_sft on the same rows.
 
     python benchmarks/bench_sft_job.py --examples results/default/main/annotate/sft.jsonl [--config FILE ...]
                                        [--threads 2]
@@ -12,6 +14,7 @@ Prints trainer seconds, seconds per step and tokens/s per run, and each run's ra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import tempfile
 import time
@@ -19,12 +22,28 @@ from pathlib import Path
 
 import torch
 
+from judgeflow import training
 from judgeflow.core.config_checks import load_config, with_default_config
 from judgeflow.core.records import read_jsonl
 from judgeflow.judge.judging import cap_sft_examples
 from judgeflow.training import train_sft
 
 from common import DEFAULT_MODEL, ensure_model
+
+
+@contextlib.contextmanager
+def every_position_scored():
+    """TRL's own choice on a CPU for the fused LM head: every position projected (the switch undone meanwhile)."""
+    import trl.trainer.utils as trl_utils
+
+    switched, switch = trl_utils._use_triton, training.score_labelled_positions_only
+    trl_utils._use_triton = switched.__defaults__[0] if getattr(switched, "labelled_positions_only", False) \
+        else switched
+    training.score_labelled_positions_only = lambda: False
+    try:
+        yield
+    finally:
+        trl_utils._use_triton, training.score_labelled_positions_only = switched, switch
 
 
 def main() -> None:
@@ -39,19 +58,20 @@ def main() -> None:
     rows, _ = cap_sft_examples(read_jsonl(args.examples), config["teacher"]["max_sft_examples"], config["seed"])
     model = str(ensure_model(Path(args.model)))
     job = config["sft"]
-    runs = [  # (name, the sft block, shuffle)
-        ("job, cold process", job, True),
-        ("job, warm process", job, True),
-        ("no checkpoints", {**job, "checkpoint_steps": 0}, True),
-        ("file order", job, False),
-        ("no checkpoints, file order", {**job, "checkpoint_steps": 0}, False),
+    training.score_labelled_positions_only()
+    runs = [  # (name, the sft block, shuffle, every position scored)
+        ("job, cold process", job, True, False),
+        ("job, warm process", job, True, False),
+        ("job, every position scored", job, True, True),
+        ("no checkpoints", {**job, "checkpoint_steps": 0}, True, False),
+        ("no checkpoints, file order", {**job, "checkpoint_steps": 0}, False, False),
     ]
     print(f"{len(rows)} rows of {args.examples}; sft block: precision {job['precision']}, batch {job['batch_size']}, "
           f"checkpoint_steps {job['checkpoint_steps']}, lora {job['lora']['enabled']}; {args.threads} threads")
     print(f"{'run':28} {'trainer s':>9} {'steps':>5} {'s/step':>7} {'tok/s':>7} {'wall s':>7} {'vs cold job':>11}")
     first = None
-    for name, tcfg, shuffle in runs:
-        with tempfile.TemporaryDirectory() as tmp:
+    for name, tcfg, shuffle, every in runs:
+        with tempfile.TemporaryDirectory() as tmp, every_position_scored() if every else contextlib.nullcontext():
             started = time.perf_counter()
             result = train_sft(model, rows, Path(tmp) / "out", copy.deepcopy(tcfg), seed=config["seed"],
                                shuffle=shuffle)

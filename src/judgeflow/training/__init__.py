@@ -63,8 +63,8 @@ def score_labelled_positions_only() -> bool:
 
     choose = getattr(trl_utils, "_use_triton", None)
     if choose is None:
-        log.warning("trl.trainer.utils has no _use_triton: the fused LM head keeps its own choice of positions "
-                    "(on a CPU it may score every prompt and padding token; see training.score_labelled_positions_only)")
+        log.warning("trl.trainer.utils has no _use_triton: the fused LM head keeps its own choice of positions (on "
+                    "a CPU it may score every prompt and padding token; see training.score_labelled_positions_only)")
         return False
     if not getattr(choose, "labelled_positions_only", False):
         def compact(device, _original=choose):
