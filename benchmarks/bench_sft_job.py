@@ -37,8 +37,7 @@ def every_position_scored():
     import trl.trainer.utils as trl_utils
 
     switched, switch = trl_utils._use_triton, training.score_labelled_positions_only
-    trl_utils._use_triton = switched.__defaults__[0] if getattr(switched, "labelled_positions_only", False) \
-        else switched
+    trl_utils._use_triton = getattr(switched, "trl_choice", switched)
     training.score_labelled_positions_only = lambda: False
     try:
         yield

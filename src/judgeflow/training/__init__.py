@@ -66,11 +66,11 @@ def score_labelled_positions_only() -> bool:
         log.warning("trl.trainer.utils has no _use_triton: the fused LM head keeps its own choice of positions (on "
                     "a CPU it may score every prompt and padding token; see training.score_labelled_positions_only)")
         return False
-    if not getattr(choose, "labelled_positions_only", False):
-        def compact(device, _original=choose):
-            return device.type == "cpu" or _original(device)
+    if not hasattr(choose, "trl_choice"):
+        def compact(device):
+            return device.type == "cpu" or choose(device)
 
-        compact.labelled_positions_only = True
+        compact.trl_choice = choose  # TRL's own function, for whoever needs to measure or undo the switch
         trl_utils._use_triton = compact
     return True
 
