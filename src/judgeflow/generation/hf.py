@@ -18,6 +18,7 @@ class HFBackend(GenerationBackend):
 
     supports_fused_continuation = True
     share_prefill = True  # False: every sample prefills its own prompt (the benchmarks' baseline)
+    shared_prefix = True  # a prompt's samples read its cached keys and values once per step (SharedPrefixCache, CPU)
     length_slack = 1.3    # a batch's longest prompt is at most this many times its shortest (length_batches)
 
     def __init__(self, model_dir: str, batch_size: int, dtype: str = "float32", progress: bool = True):
@@ -25,12 +26,14 @@ class HFBackend(GenerationBackend):
         # of generation (judging, openai_backend, the stages of jobs that sample nothing) never build an hf backend
         import torch
 
-        from judgeflow.generation.kvcache import GrowingCache
+        from judgeflow.generation.kvcache import DECODE_ATTENTION, GrowingCache, SharedPrefixCache, use_decode_attention
 
         self.torch = torch
         self.cache_class = GrowingCache  # the benchmark swaps in transformers' DynamicCache for its baseline
+        self.shared_prefix_cache, self.decode_attention = SharedPrefixCache, DECODE_ATTENTION
         self.model, self.tokenizer = load_causal_lm(model_dir, dtype)
         self.model.eval()
+        use_decode_attention(self.model)  # the benchmark sets "sdpa" back for its baseline
         self.dtype = dtype
         self.parameters = sum(p.numel() for p in self.model.parameters())
         self.forward_tokens = 0  # tokens through the model (prefill + decode), for the stage's compute record
@@ -62,7 +65,9 @@ class HFBackend(GenerationBackend):
         units = sorted(((i, k) for i in range(len(encoded)) for k in range(params.n)),
                        key=lambda u: (len(encoded[u[0]]), u))
         results: dict[tuple[int, int], Completion] = {}
-        batches = length_batches(units, [len(encoded[i]) for i, _ in units], self.batch_size, self.length_slack)
+        # decode batches of up to batch_size rows; inside each, the prompts are prefilled in groups of similar
+        # length (length_batches) and their KV caches joined, left-padded, for one decode loop (_prefill)
+        batches = [units[start:start + self.batch_size] for start in range(0, len(units), self.batch_size)]
         bar = tqdm(total=len(units), desc="generate", unit="seq", disable=not self.progress)
         for batch_index, batch in enumerate(batches):
             # the n samples of a prompt sit side by side (units are sorted by prompt); each distinct prompt is
@@ -70,17 +75,13 @@ class HFBackend(GenerationBackend):
             keys = [unit[0] if self.share_prefill else unit for unit in batch]
             distinct = list(dict.fromkeys(keys))
             prompts = [encoded[batch[keys.index(key)][0]] for key in distinct]
-            width = max(len(p) for p in prompts)
-            ids = torch.full((len(distinct), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(distinct), width), dtype=torch.long)
-            for row, prompt in enumerate(prompts):
-                ids[row, width - len(prompt):] = torch.tensor(prompt)
-                mask[row, width - len(prompt):] = 1
+            groups = length_batches(list(range(len(prompts))), [len(p) for p in prompts], len(prompts),
+                                    self.length_slack)
             expand = torch.tensor([distinct.index(key) for key in keys])
             generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
             if continuation is None:
                 with torch.inference_mode():
-                    rows = self._decode(ids, mask, expand, params, generator)
+                    rows = self._decode(prompts, groups, expand, params, generator)
                 seconds: list[list[int] | None] = [None] * len(batch)
             else:
                 def target(row, tokens, batch=batch):
@@ -94,7 +95,7 @@ class HFBackend(GenerationBackend):
                 # the continuation's own random stream, seeded like the two-pass path's second call (seed + 1)
                 cont_generator = torch.Generator().manual_seed((params.seed + 1) * 100003 + batch_index)
                 with torch.inference_mode():
-                    rows, seconds = self._decode_fused(ids, mask, expand, params, generator,
+                    rows, seconds = self._decode_fused(prompts, groups, expand, params, generator,
                                                        [encoded[i] for i, _ in batch], target, continuation,
                                                        cont_generator)
             for unit, tokens, second in zip(batch, rows, seconds):
@@ -116,28 +117,68 @@ class HFBackend(GenerationBackend):
         stopped = bool(tokens) and tokens[-1] in self.stop_ids
         return self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True)
 
-    def _prefill(self, ids, mask, expand, reserve: int):
-        """One forward pass over the distinct prompts (left-padded `ids`), then each batch row gets a copy of its
-        prompt's KV cache, mask and last logits (`expand[row]` = its prompt's index in `ids`): n samples of one
-        prompt cost one prefill, not n. Returns (last logits, cache, mask), one row per batch row."""
+    def _prefill(self, prompts: list[list[int]], groups: list[list[int]], expand, reserve: int):
+        """One forward pass per group of prompts (`groups`: indices into `prompts`, of similar length, each group
+        left-padded to its longest), then the groups' KV caches are joined, left-padded to the longest prompt, into
+        one cache for one decode loop, and each batch row gets a copy of its prompt's cache, mask and last logits
+        (`expand[row]` = its prompt's index): n samples of one prompt cost one prefill, not n, and prompts of very
+        different lengths share decode steps without sharing padded prefill work. Returns (last logits, cache,
+        mask), one row per batch row."""
         torch = self.torch
-        cache = self.cache_class(reserve)
-        self.forward_tokens += int(mask.sum())
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                         use_cache=True, logits_to_keep=1)
-        logits = out.logits[:, -1, :]
-        if expand.numel() != ids.shape[0] or not bool((expand == torch.arange(ids.shape[0])).all()):
-            cache.batch_select_indices(expand)
+        width = max(len(p) for p in prompts)
+        parts = []
+        for group in groups:
+            group_width = max(len(prompts[i]) for i in group)
+            ids = torch.full((len(group), group_width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(group), group_width), dtype=torch.long)
+            for row, i in enumerate(group):
+                ids[row, group_width - len(prompts[i]):] = torch.tensor(prompts[i])
+                mask[row, group_width - len(prompts[i]):] = 1
+            cache = self.cache_class(reserve)
+            self.forward_tokens += int(mask.sum())
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                             use_cache=True, logits_to_keep=1)
+            parts.append((out.logits[:, -1, :], cache, mask))
+        if len(parts) == 1:
+            logits, cache, mask = parts[0]
+        else:
+            logits = torch.cat([part[0] for part in parts])
+            mask = torch.cat([torch.nn.functional.pad(part[2], (width - part[2].shape[1], 0)) for part in parts])
+            cache = self.cache_class(reserve)
+            for layer in range(len(parts[0][1].layers)):
+                joined = []
+                for states in ("keys", "values"):
+                    pieces = [getattr(part[1].layers[layer], states) for part in parts]
+                    joined.append(torch.cat([torch.nn.functional.pad(p, (0, 0, width - p.shape[-2], 0))
+                                             for p in pieces]))
+                cache.update(*joined, layer)
+            del parts
+        order = torch.tensor([i for group in groups for i in group])
+        if not bool((order == torch.arange(len(prompts))).all()):  # rows back in prompt order, then expanded
+            expand = torch.argsort(order)[expand]
+        if expand.numel() != logits.shape[0] or not bool((expand == torch.arange(logits.shape[0])).all()):
+            if (self.shared_prefix and expand.numel() > logits.shape[0] and self.model.device.type == "cpu"
+                    and self.model.config._attn_implementation == self.decode_attention):
+                cache = self.shared_prefix_cache(cache, expand, reserve)
+            else:
+                cache.batch_select_indices(expand)
             logits, mask = logits[expand], mask[expand]
         return logits, cache, mask
 
-    def _decode(self, ids, mask, expand, params: SamplingParams, generator) -> list[list[int]]:
+    def _step(self, fed, mask, cache):
+        """One decode step: the next-token logits of every row after feeding `fed` ([rows, 1])."""
+        extra = {"shared_prefix": cache} if isinstance(cache, self.shared_prefix_cache) else {}
+        self.forward_tokens += fed.shape[0]
+        return self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
+                          past_key_values=cache, use_cache=True, **extra).logits[:, -1, :]
+
+    def _decode(self, prompts, groups, expand, params: SamplingParams, generator) -> list[list[int]]:
         """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
         cache rows are dropped), so finished sequences cost nothing; greedy output equals model.generate's."""
         torch = self.torch
         stop = torch.tensor(self.stop_ids)
-        logits, cache, mask = self._prefill(ids, mask, expand, params.max_new_tokens)
+        logits, cache, mask = self._prefill(prompts, groups, expand, params.max_new_tokens)
         active = torch.arange(mask.shape[0])
         tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
         for step in range(params.max_new_tokens):
@@ -154,10 +195,7 @@ class HFBackend(GenerationBackend):
                 active, chosen, mask = active[keep], chosen[keep], mask[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-            self.forward_tokens += chosen.shape[0]
-            logits = self.model(input_ids=chosen[:, None], attention_mask=mask,
-                                position_ids=mask.sum(-1, keepdim=True) - 1, past_key_values=cache,
-                                use_cache=True).logits[:, -1, :]
+            logits = self._step(chosen[:, None], mask, cache)
         return tokens
 
     def _sample_in_row_order(self, logits, rows, params: SamplingParams, generator):
@@ -171,7 +209,8 @@ class HFBackend(GenerationBackend):
         chosen[order] = sample_next(logits[order], params, generator)
         return chosen
 
-    def _decode_fused(self, ids, mask, expand, params: SamplingParams, generator, prompts: list[list[int]],
+    def _decode_fused(self, distinct: list[list[int]], groups, expand, params: SamplingParams, generator,
+                      prompts: list[list[int]],
                       target: Callable[[int, list[int]], list[int] | None], continuation: Continuation,
                       cont_generator) -> tuple[list[list[int]], list[list[int] | None]]:
         """_decode, plus a continuation of the rows `target` picks, from their KV cache. Returns per row the first
@@ -191,7 +230,8 @@ class HFBackend(GenerationBackend):
         """
         torch = self.torch
         stop_ids = set(self.stop_ids)
-        logits, cache, mask = self._prefill(ids, mask, expand, params.max_new_tokens + continuation.max_new_tokens)
+        logits, cache, mask = self._prefill(distinct, groups, expand,
+                                            params.max_new_tokens + continuation.max_new_tokens)
         rows = mask.shape[0]
         first: list[list[int]] = [[] for _ in range(rows)]
         second: list[list[int] | None] = [None] * rows
@@ -219,7 +259,10 @@ class HFBackend(GenerationBackend):
                     cached = len(prompts[row]) + len(first[row]) - 1
                     keep = min(_common_prefix(context, ids_wanted), cached, len(ids_wanted) - 1)
                     if cached > keep:
-                        mask[p, mask.shape[1] - (cached - keep):] = 0
+                        start = mask.shape[1] - (cached - keep)
+                        if isinstance(cache, self.shared_prefix_cache) and start < cache.width:
+                            cache.isolate(p)  # the row drops part of its prompt: it gets its own copy
+                        mask[p, start:] = 0
                     second[row], forced[row] = [], list(ids_wanted[keep:])
             if sampling_second:
                 chosen = sample_next(logits[sampling_second], params, cont_generator)
@@ -243,9 +286,7 @@ class HFBackend(GenerationBackend):
                 active = [active[p] for p in keep_positions]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             fed = torch.tensor([[feed[p]] for p in keep_positions], device=mask.device)
-            self.forward_tokens += fed.shape[0]
-            logits = self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
-                                past_key_values=cache, use_cache=True).logits[:, -1, :]
+            logits = self._step(fed, mask, cache)
         return first, second
 
 
