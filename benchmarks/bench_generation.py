@@ -6,6 +6,15 @@ Settings (each a switch of HFBackend, all other code shared):
   baseline        transformers' DynamicCache (grows by concatenation every step), each sample prefills its prompt
   growing-cache   judgeflow.generation.kvcache.GrowingCache: the cache is written in place into preallocated storage
   + shared-prefill  and the n samples of a prompt share one prefill (its KV cache copied to their rows)
+  + packed-decode   and one-token steps run kvcache.decode_attention (query heads packed per key/value head,
+                    mask or not) instead of transformers' sdpa, which takes a slow enable_gqa kernel on a CPU
+                    whenever no row of the batch is padded
+  + shared-prefix attention  and a prompt's samples keep its cached keys and values once (kvcache.SharedPrefixCache):
+                    each step attends over the prompt with all its rows' queries at once (the engine as it is now)
+
+A second table (--spread-prompts) times greedy judging of prompts of mixed length, as the evaluations judge the
+held-out split: each group of similar length decoded on its own (the engine before) against the groups' caches
+joined into one decode batch (now).
 
 Workload: judge prompts built by the pipeline's own template from synthetic arithmetic items (~230 tokens),
 sampled as the teacher samples them (n per prompt, T=0.7, top-p 0.95, fixed seed), plus a greedy pass (n=1) whose
@@ -24,23 +33,30 @@ import torch
 
 from judgeflow.data.questions import synthetic_arithmetic
 from judgeflow.generation import SamplingParams
-from judgeflow.generation.hf import HFBackend
+from judgeflow.generation.hf import HFBackend, length_batches
 from judgeflow.judge.templates import judge_prompt
 
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 
-SETTINGS = {  # name: (cache class or None for transformers' DynamicCache, share_prefill)
-    "baseline": ("dynamic", False),
-    "growing-cache": ("growing", False),
-    "growing-cache + shared-prefill": ("growing", True),
+SETTINGS = {  # name: (transformers' DynamicCache or kvcache.GrowingCache, share_prefill, attention, shared_prefix)
+    "baseline": ("dynamic", False, "sdpa", False),
+    "growing-cache": ("growing", False, "sdpa", False),
+    "+ shared-prefill": ("growing", True, "sdpa", False),
+    "+ packed-decode": ("growing", True, "judgeflow_decode", False),
+    "+ shared-prefix attention": ("growing", True, "judgeflow_decode", True),
 }
 
 
-def prompts(n: int) -> list[list[dict]]:
+def prompts(n: int, spread: bool = False) -> list[list[dict]]:
+    """n judge prompts of ~230 tokens; with `spread`, the responses restate their working 0-6 times, so the
+    prompts run from ~230 to ~900 tokens, like the held-out split the evaluations judge (208-803)."""
     out = []
-    for q in synthetic_arithmetic("bench", n, 2, 3, 20, seed=0):
+    for index, q in enumerate(synthetic_arithmetic("bench", n, 2, 3, 20, seed=0)):
         wrong = q["solution"].replace(f"is {q['answer']}.", f"is {int(q['answer']) + 3}.")
-        item = {"id": q["id"], "question": q["question"], "chosen": q["solution"], "rejected": wrong}
+        repeats = index % 7 if spread else 0
+        right = q["solution"] + "".join(f"\nChecking again: {q['solution']}" for _ in range(repeats))
+        wrong = wrong + "".join(f"\nChecking again: {wrong}" for _ in range(repeats))
+        item = {"id": q["id"], "question": q["question"], "chosen": right, "rejected": wrong}
         out.append(judge_prompt(item, "original", "pairwise_critique_en", 0)["messages"])
     return out
 
@@ -49,18 +65,30 @@ def backend_for(model: str, dtype: str, batch_size: int, setting: str) -> HFBack
     from transformers import DynamicCache
 
     backend = HFBackend(model, batch_size=batch_size, dtype=dtype, progress=False)
-    cache, shared = SETTINGS[setting]
+    cache, shared, attention, prefix = SETTINGS[setting]
     if cache == "dynamic":
         backend.cache_class = lambda reserve: DynamicCache()
-    backend.share_prefill = shared
+    backend.share_prefill, backend.shared_prefix = shared, prefix
+    backend.model.set_attn_implementation(attention)
     return backend
 
 
-def run(backend: HFBackend, convs, params) -> tuple[float, int, list[str]]:
+def run(backend: HFBackend, convs, params, per_group: bool = False) -> tuple[float, int, list[str]]:
+    """Seconds, tokens through the model and texts of one generate call; `per_group`: one call per group of
+    similar prompt length (length_batches), each decoded on its own, as the engine did before it joined them."""
     before = backend.forward_tokens
     start = time.perf_counter()
-    out = backend.generate(convs, params)
-    return time.perf_counter() - start, backend.forward_tokens - before, [c.text for comps in out for c in comps]
+    calls, original = [convs], convs
+    if per_group:
+        lengths = [len(backend.encode(c)) for c in convs]
+        order = sorted(range(len(convs)), key=lengths.__getitem__)
+        calls = [[convs[i] for i in group] for group in length_batches(
+            order, [lengths[i] for i in order], backend.batch_size, backend.length_slack)]
+        convs = [c for call in calls for c in call]
+    out = [comps for call in calls for comps in backend.generate(call, params)]
+    texts = dict(zip(map(str, convs), ([c.text for c in comps] for comps in out)))
+    return (time.perf_counter() - start, backend.forward_tokens - before,
+            [t for c in original for t in texts[str(c)]])
 
 
 def main() -> None:
@@ -68,9 +96,12 @@ def main() -> None:
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--samples", type=int, default=4, help="n samples per prompt (the teacher's default)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=128, help="decode rows (the default config's)")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtypes", nargs="+", choices=["float32", "bfloat16"], help="default: the native ones")
+    parser.add_argument("--spread-prompts", type=int, default=49,
+                        help="prompts of mixed length for the decode-batch table (0: skip it)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = str(ensure_model(Path(args.model)))
@@ -79,7 +110,7 @@ def main() -> None:
     greedy = SamplingParams(n=1, temperature=0.0, top_p=1.0, max_new_tokens=args.new_tokens, seed=0)
     print(f"model {model}, {len(convs)} judge prompts x {args.samples} samples, batch {args.batch_size}, "
           f"{args.new_tokens} new tokens max, {args.threads} threads")
-    for dtype in native_dtypes():
+    for dtype in args.dtypes or native_dtypes():
         peak = matmul_peak(getattr(torch, dtype))
         print(f"\n{dtype}: matmul peak {peak:.0f} GFLOP/s (2048^2, best of 10, this run)")
         print(f"{'setting':32} {'sampled s':>9} {'tokens':>7} {'GFLOP/s':>8} {'% peak':>6} {'vs base':>7} "
@@ -96,6 +127,20 @@ def main() -> None:
             same = sum(a == b for a, b in zip(texts, reference))
             print(f"{setting:32} {seconds:9.1f} {tokens:7d} {gflops:8.1f} {100 * gflops / peak:5.1f}% "
                   f"{base_seconds / seconds:6.2f}x {greedy_seconds:8.1f} {same:>8d} of {len(reference)}")
+        if args.spread_prompts:
+            mixed = prompts(args.spread_prompts, spread=True)
+            backend = backend_for(model, dtype, args.batch_size, list(SETTINGS)[-1])
+            print(f"\n{dtype}, {len(mixed)} prompts of mixed length, greedy (an evaluation's shape):")
+            print(f"{'decode batches':40} {'s':>6} {'tokens':>7} {'GFLOP/s':>8} {'% peak':>6} {'speed-up':>8} "
+                  f"{'texts equal':>11}")
+            before = None
+            for name, per_group in (("one per length group (before)", True), ("groups joined (now)", False)):
+                seconds, tokens, texts = run(backend, mixed, greedy, per_group)
+                before = before or (seconds, texts)
+                gflops = 2 * backend.parameters * tokens / seconds / 1e9
+                same = sum(a == b for a, b in zip(texts, before[1]))
+                print(f"{name:40} {seconds:6.1f} {tokens:7d} {gflops:8.1f} {100 * gflops / peak:5.1f}% "
+                      f"{before[0] / seconds:7.2f}x {same:>4d} of {len(texts)}")
 
 
 if __name__ == "__main__":
