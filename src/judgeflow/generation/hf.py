@@ -71,7 +71,7 @@ class HFBackend(GenerationBackend):
         bar = tqdm(total=len(units), desc="generate", unit="seq", disable=not self.progress)
         for batch_index, batch in enumerate(batches):
             # the n samples of a prompt sit side by side (units are sorted by prompt); each distinct prompt is
-            # prefilled once and its KV cache copied to its rows (_prefill)
+            # prefilled once and its rows decode from its KV cache (_prefill)
             keys = [unit[0] if self.share_prefill else unit for unit in batch]
             distinct = list(dict.fromkeys(keys))
             prompts = [encoded[batch[keys.index(key)][0]] for key in distinct]
@@ -120,10 +120,11 @@ class HFBackend(GenerationBackend):
     def _prefill(self, prompts: list[list[int]], groups: list[list[int]], expand, reserve: int):
         """One forward pass per group of prompts (`groups`: indices into `prompts`, of similar length, each group
         left-padded to its longest), then the groups' KV caches are joined, left-padded to the longest prompt, into
-        one cache for one decode loop, and each batch row gets a copy of its prompt's cache, mask and last logits
-        (`expand[row]` = its prompt's index): n samples of one prompt cost one prefill, not n, and prompts of very
-        different lengths share decode steps without sharing padded prefill work. Returns (last logits, cache,
-        mask), one row per batch row."""
+        one cache for one decode loop. Each batch row gets its prompt's mask and last logits (`expand[row]` = its
+        prompt's index) and its cache: on a CPU a SharedPrefixCache that holds each prompt once for all its rows,
+        else a copy per row. So n samples of one prompt cost one prefill, not n, and prompts of very different
+        lengths share decode steps without sharing padded prefill work. Returns (last logits, cache, mask), one
+        row per batch row."""
         torch = self.torch
         width = max(len(p) for p in prompts)
         parts = []
