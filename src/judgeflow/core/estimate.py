@@ -51,9 +51,11 @@ EFFICIENCY = {
     ("cpu", "float32"): {"sampling": (0.36, 0.66), "training": (0.20, 0.45), "reward_model": (0.20, 0.45)},
 }
 GUESSED_EFFICIENCY = {"sampling": (0.05, 0.40), "training": (0.10, 0.50), "reward_model": (0.10, 0.50)}
-# Seconds per job besides model work (imports, loading, the in-job peak probe, Snakemake's own bookkeeping) in
-# the calibration run: 17-30 s per model job, ~8 s per light job, 34 s to prepare the GGUF model.
-JOB_SECONDS = {"model": (17.0, 30.0), "light": (5.0, 10.0), "prepare": (20.0, 40.0)}
+# Seconds per job besides model work (imports, loading, the in-job peak probe, Snakemake's own bookkeeping): in
+# the Zen 4 `make run` of 2026-12-03, once the venv held compiled bytecode (tools/install.py), 3.6-5.1 s inside a
+# sampling job and 9.7-10.7 s inside a training job, plus Snakemake's start of each job; ~5 s per light job;
+# 29 s to prepare the GGUF model. (Before the bytecode, 17-30 s per model job.)
+JOB_SECONDS = {"model": (6.0, 16.0), "light": (3.0, 8.0), "prepare": (20.0, 40.0)}
 
 
 @dataclass
