@@ -99,7 +99,8 @@ def decode_attention(module, query, key, value, attention_mask, scaling=None, dr
     padded, which transformers then drops) it passes `enable_gqa=True` instead, and on a CPU that kernel is slow:
     bf16, 128 rows x 300 cached tokens, 2 threads on a Zen 4: 27-38 ms per layer against 5-6 ms packed, so 82 % of
     the decode step went to attention (benchmarks/README.md). Packed, the arithmetic is the same as `sdpa`'s own
-    packed path, so outputs are those of a padded batch."""
+    packed path, so outputs are those of a padded batch. A step called with `shared_prefix=cache` (the hf
+    backend's decode loop over a SharedPrefixCache) goes to that cache's two-part attention."""
     shared = kwargs.pop("shared_prefix", None)
     if shared is not None and query.shape[2] == 1:
         return shared.attention(module.layer_idx, query, key, value, attention_mask, scaling), None
