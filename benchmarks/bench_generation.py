@@ -78,17 +78,16 @@ def run(backend: HFBackend, convs, params, per_group: bool = False) -> tuple[flo
     similar prompt length (length_batches), each decoded on its own, as the engine did before it joined them."""
     before = backend.forward_tokens
     start = time.perf_counter()
-    calls, original = [convs], convs
+    calls = [list(range(len(convs)))]  # indices into convs, one list per generate call
     if per_group:
         lengths = [len(backend.encode(c)) for c in convs]
         order = sorted(range(len(convs)), key=lengths.__getitem__)
-        calls = [[convs[i] for i in group] for group in length_batches(
-            order, [lengths[i] for i in order], backend.batch_size, backend.length_slack)]
-        convs = [c for call in calls for c in call]
-    out = [comps for call in calls for comps in backend.generate(call, params)]
-    texts = dict(zip(map(str, convs), ([c.text for c in comps] for comps in out)))
-    return (time.perf_counter() - start, backend.forward_tokens - before,
-            [t for c in original for t in texts[str(c)]])
+        calls = length_batches(order, [lengths[i] for i in order], backend.batch_size, backend.length_slack)
+    texts: dict[int, list[str]] = {}
+    for call in calls:
+        for i, comps in zip(call, backend.generate([convs[i] for i in call], params)):
+            texts[i] = [c.text for c in comps]
+    return time.perf_counter() - start, backend.forward_tokens - before, [t for i in sorted(texts) for t in texts[i]]
 
 
 def main() -> None:

@@ -75,13 +75,11 @@ class HFBackend(GenerationBackend):
             keys = [unit[0] if self.share_prefill else unit for unit in batch]
             distinct = list(dict.fromkeys(keys))
             prompts = [encoded[batch[keys.index(key)][0]] for key in distinct]
-            groups = length_batches(list(range(len(prompts))), [len(p) for p in prompts], len(prompts),
-                                    self.length_slack)
             expand = torch.tensor([distinct.index(key) for key in keys])
             generator = torch.Generator().manual_seed(params.seed * 100003 + batch_index)
             if continuation is None:
                 with torch.inference_mode():
-                    rows = self._decode(prompts, groups, expand, params, generator)
+                    rows = self._decode(prompts, expand, params, generator)
                 seconds: list[list[int] | None] = [None] * len(batch)
             else:
                 def target(row, tokens, batch=batch):
@@ -95,7 +93,7 @@ class HFBackend(GenerationBackend):
                 # the continuation's own random stream, seeded like the two-pass path's second call (seed + 1)
                 cont_generator = torch.Generator().manual_seed((params.seed + 1) * 100003 + batch_index)
                 with torch.inference_mode():
-                    rows, seconds = self._decode_fused(prompts, groups, expand, params, generator,
+                    rows, seconds = self._decode_fused(prompts, expand, params, generator,
                                                        [encoded[i] for i, _ in batch], target, continuation,
                                                        cont_generator)
             for unit, tokens, second in zip(batch, rows, seconds):
@@ -117,10 +115,10 @@ class HFBackend(GenerationBackend):
         stopped = bool(tokens) and tokens[-1] in self.stop_ids
         return self.tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True)
 
-    def _prefill(self, prompts: list[list[int]], groups: list[list[int]], expand, reserve: int):
-        """One forward pass per group of prompts (`groups`: indices into `prompts`, of similar length, each group
-        left-padded to its longest), then the groups' KV caches are joined, left-padded to the longest prompt, into
-        one cache for one decode loop. Each batch row gets its prompt's mask and last logits (`expand[row]` = its
+    def _prefill(self, prompts: list[list[int]], expand, reserve: int):
+        """One forward pass per group of prompts of similar length (`prompts` come shortest first; length_batches
+        cuts the groups, each left-padded to its longest), then the groups' KV caches are joined, left-padded to
+        the longest prompt, into one cache for one decode loop. Each batch row gets its prompt's mask and last logits (`expand[row]` = its
         prompt's index) and its cache: on a CPU a SharedPrefixCache that holds each prompt once for all its rows,
         else a copy per row. So n samples of one prompt cost one prefill, not n, and prompts of very different
         lengths share decode steps without sharing padded prefill work. Returns (last logits, cache, mask), one
@@ -128,7 +126,8 @@ class HFBackend(GenerationBackend):
         torch = self.torch
         width = max(len(p) for p in prompts)
         parts = []
-        for group in groups:
+        for group in length_batches(list(range(len(prompts))), [len(p) for p in prompts], len(prompts),
+                                    self.length_slack):
             group_width = max(len(prompts[i]) for i in group)
             ids = torch.full((len(group), group_width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(group), group_width), dtype=torch.long)
@@ -155,9 +154,6 @@ class HFBackend(GenerationBackend):
                                              for p in pieces]))
                 cache.update(*joined, layer)
             del parts
-        order = torch.tensor([i for group in groups for i in group])
-        if not bool((order == torch.arange(len(prompts))).all()):  # rows back in prompt order, then expanded
-            expand = torch.argsort(order)[expand]
         if expand.numel() != logits.shape[0] or not bool((expand == torch.arange(logits.shape[0])).all()):
             if (self.shared_prefix and expand.numel() > logits.shape[0] and self.model.device.type == "cpu"
                     and self.model.config._attn_implementation == self.decode_attention):
@@ -174,12 +170,12 @@ class HFBackend(GenerationBackend):
         return self.model(input_ids=fed, attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
                           past_key_values=cache, use_cache=True, **extra).logits[:, -1, :]
 
-    def _decode(self, prompts, groups, expand, params: SamplingParams, generator) -> list[list[int]]:
+    def _decode(self, prompts, expand, params: SamplingParams, generator) -> list[list[int]]:
         """Left-padded batched decoding with a KV cache. A row that emits an end token leaves the batch (its
         cache rows are dropped), so finished sequences cost nothing; greedy output equals model.generate's."""
         torch = self.torch
         stop = torch.tensor(self.stop_ids)
-        logits, cache, mask = self._prefill(prompts, groups, expand, params.max_new_tokens)
+        logits, cache, mask = self._prefill(prompts, expand, params.max_new_tokens)
         active = torch.arange(mask.shape[0])
         tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
         for step in range(params.max_new_tokens):
@@ -210,7 +206,7 @@ class HFBackend(GenerationBackend):
         chosen[order] = sample_next(logits[order], params, generator)
         return chosen
 
-    def _decode_fused(self, distinct: list[list[int]], groups, expand, params: SamplingParams, generator,
+    def _decode_fused(self, distinct: list[list[int]], expand, params: SamplingParams, generator,
                       prompts: list[list[int]],
                       target: Callable[[int, list[int]], list[int] | None], continuation: Continuation,
                       cont_generator) -> tuple[list[list[int]], list[list[int] | None]]:
@@ -231,8 +227,7 @@ class HFBackend(GenerationBackend):
         """
         torch = self.torch
         stop_ids = set(self.stop_ids)
-        logits, cache, mask = self._prefill(distinct, groups, expand,
-                                            params.max_new_tokens + continuation.max_new_tokens)
+        logits, cache, mask = self._prefill(distinct, expand, params.max_new_tokens + continuation.max_new_tokens)
         rows = mask.shape[0]
         first: list[list[int]] = [[] for _ in range(rows)]
         second: list[list[int] | None] = [None] * rows
