@@ -118,11 +118,11 @@ class HFBackend(GenerationBackend):
     def _prefill(self, prompts: list[list[int]], expand, reserve: int):
         """One forward pass per group of prompts of similar length (`prompts` come shortest first; length_batches
         cuts the groups, each left-padded to its longest), then the groups' KV caches are joined, left-padded to
-        the longest prompt, into one cache for one decode loop. Each batch row gets its prompt's mask and last logits (`expand[row]` = its
-        prompt's index) and its cache: on a CPU a SharedPrefixCache that holds each prompt once for all its rows,
-        else a copy per row. So n samples of one prompt cost one prefill, not n, and prompts of very different
-        lengths share decode steps without sharing padded prefill work. Returns (last logits, cache, mask), one
-        row per batch row."""
+        the longest prompt, into one cache for one decode loop. Each batch row gets its prompt's mask and last
+        logits (`expand[row]` = its prompt's index) and its cache: on a CPU a SharedPrefixCache that holds each
+        prompt once for all its rows, else a copy per row. So n samples of one prompt cost one prefill, not n, and
+        prompts of very different lengths share decode steps without sharing padded prefill work. Returns (last
+        logits, cache, mask), one row per batch row."""
         torch = self.torch
         width = max(len(p) for p in prompts)
         parts = []
