@@ -10,17 +10,22 @@ Settings (each a switch of HFBackend, all other code shared):
                     mask or not) instead of transformers' sdpa, which takes a slow enable_gqa kernel on a CPU
                     whenever no row of the batch is padded
   + shared-prefix attention  and a prompt's samples keep its cached keys and values once (kvcache.SharedPrefixCache):
-                    each step attends over the prompt with all its rows' queries at once (the engine as it is now)
+                    each step attends over the prompt with all its rows' queries at once
+  + nucleus per row and the sampler finds each row's nucleus in its top 256 candidates unless that row needs more
+                    (hf.sample_next, the engine as it is now); every setting before it uses the sampler as it was
+                    (batch_sorting_sampler below): one row whose nucleus passed the top 256 made the whole batch
+                    sort and draw over the vocabulary
 
 A second table (--spread-prompts) times greedy judging of prompts of mixed length, as the evaluations judge the
 held-out split: each group of similar length decoded on its own (the engine before) against the groups' caches
 joined into one decode batch (now).
 
 Workload: judge prompts built by the pipeline's own template from synthetic arithmetic items (~230 tokens),
-sampled as the teacher samples them (n per prompt, T=0.7, top-p 0.95, fixed seed), plus a greedy pass (n=1) whose
-texts must equal the baseline's (the check that the faster engine decodes the same tokens). It prints per setting
-the wall time, the tokens the model processed (prefill + decode), their GFLOP/s by 2·P per token, the share of the
-float32 / bf16 matmul peak measured in the same run, and the wall-time ratio to the baseline.
+sampled as the teacher samples them (n per prompt, T=0.7, top-p 0.95, fixed seed; --temperature 0.9 samples as the
+generators and DPO do), plus a greedy pass (n=1) whose texts must equal the first setting's (the check that the
+faster engine decodes the same tokens). --settings runs some of the settings. It prints per setting the wall
+time, the tokens the model processed (prefill + decode), their GFLOP/s by 2·P per token, the share of the
+float32 / bf16 matmul peak measured in the same run, and the wall-time ratio to the first setting.
 """
 
 from __future__ import annotations
@@ -38,13 +43,31 @@ from judgeflow.judge.templates import judge_prompt
 
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
 
-SETTINGS = {  # name: (transformers' DynamicCache or kvcache.GrowingCache, share_prefill, attention, shared_prefix)
-    "baseline": ("dynamic", False, "sdpa", False),
-    "growing-cache": ("growing", False, "sdpa", False),
-    "+ shared-prefill": ("growing", True, "sdpa", False),
-    "+ packed-decode": ("growing", True, "judgeflow_decode", False),
-    "+ shared-prefix attention": ("growing", True, "judgeflow_decode", True),
+SETTINGS = {  # name: (DynamicCache or kvcache.GrowingCache, share_prefill, attention, shared_prefix, row nucleus)
+    "baseline": ("dynamic", False, "sdpa", False, False),
+    "growing-cache": ("growing", False, "sdpa", False, False),
+    "+ shared-prefill": ("growing", True, "sdpa", False, False),
+    "+ packed-decode": ("growing", True, "judgeflow_decode", False, False),
+    "+ shared-prefix attention": ("growing", True, "judgeflow_decode", True, False),
+    "+ nucleus per row": ("growing", True, "judgeflow_decode", True, True),
 }
+
+
+def batch_sorting_sampler(logits, params: SamplingParams, generator, prefix: int = 256):
+    """hf.sample_next as it was until 2026-12-03: the same nucleus, but when any row's nucleus passed its top
+    `prefix` candidates, every row of the batch was sorted over the vocabulary and drawn by torch.multinomial over
+    it (~300 ms for 128 rows of 49k on a 2-core Zen 4)."""
+    if params.temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    if params.top_p >= 1.0:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    values, indices = probs.topk(min(prefix, probs.shape[-1]), dim=-1)
+    if not bool((values.sum(-1) >= params.top_p).all()):
+        values, indices = probs.sort(dim=-1, descending=True)
+    cumulative = values.cumsum(-1)
+    values = values * ((cumulative - values) < params.top_p)
+    return indices.gather(-1, torch.multinomial(values, 1, generator=generator)).squeeze(-1)
 
 
 def prompts(n: int, spread: bool = False) -> list[list[dict]]:
@@ -65,9 +88,11 @@ def backend_for(model: str, dtype: str, batch_size: int, setting: str) -> HFBack
     from transformers import DynamicCache
 
     backend = HFBackend(model, batch_size=batch_size, dtype=dtype, progress=False)
-    cache, shared, attention, prefix = SETTINGS[setting]
+    cache, shared, attention, prefix, row_nucleus = SETTINGS[setting]
     if cache == "dynamic":
         backend.cache_class = lambda reserve: DynamicCache()
+    if not row_nucleus:
+        backend.sample = batch_sorting_sampler
     backend.share_prefill, backend.shared_prefix = shared, prefix
     backend.model.set_attn_implementation(attention)
     return backend
@@ -99,23 +124,28 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dtypes", nargs="+", choices=["float32", "bfloat16"], help="default: the native ones")
+    parser.add_argument("--temperature", type=float, default=0.7,
+                        help="of the sampled pass (0.7: the teacher's; 0.9: the generators' and DPO sampling's)")
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS),
+                        help="engine settings to run (the first is the one the ratios are to)")
     parser.add_argument("--spread-prompts", type=int, default=49,
                         help="prompts of mixed length for the decode-batch table (0: skip it)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = str(ensure_model(Path(args.model)))
     convs = prompts(args.prompts)
-    sampled = SamplingParams(n=args.samples, temperature=0.7, top_p=0.95, max_new_tokens=args.new_tokens, seed=0)
+    sampled = SamplingParams(n=args.samples, temperature=args.temperature, top_p=0.95, max_new_tokens=args.new_tokens,
+                             seed=0)
     greedy = SamplingParams(n=1, temperature=0.0, top_p=1.0, max_new_tokens=args.new_tokens, seed=0)
-    print(f"model {model}, {len(convs)} judge prompts x {args.samples} samples, batch {args.batch_size}, "
-          f"{args.new_tokens} new tokens max, {args.threads} threads")
+    print(f"model {model}, {len(convs)} judge prompts x {args.samples} samples at T={args.temperature}, batch "
+          f"{args.batch_size}, {args.new_tokens} new tokens max, {args.threads} threads")
     for dtype in args.dtypes or native_dtypes():
         peak = matmul_peak(getattr(torch, dtype))
         print(f"\n{dtype}: matmul peak {peak:.0f} GFLOP/s (2048^2, best of 10, this run)")
         print(f"{'setting':32} {'sampled s':>9} {'tokens':>7} {'GFLOP/s':>8} {'% peak':>6} {'vs base':>7} "
               f"{'greedy s':>8} {'greedy = baseline':>17}")
         reference, base_seconds = None, None
-        for setting in SETTINGS:
+        for setting in args.settings:
             backend = backend_for(model, dtype, args.batch_size, setting)
             backend.generate(convs[:1], greedy.with_(max_new_tokens=2))  # warm-up
             seconds, tokens, _ = run(backend, convs, sampled)

@@ -5,11 +5,14 @@ length (`group_by_length`), in one run.
     python benchmarks/bench_training.py [--model DIR] [--steps 6] [--batch 4] [--seq 256] [--threads 2]
                                         [--examples results/default/main/annotate/sft.jsonl]
                                         [--lora-dropout 0.0 0.05] [--settings on,off,grouped]
+                                        [--allocator jobs|glibc]
 
 --examples trains on a real SFT file (its first steps x batch rows, lengths as they come) instead of
 equal-length synthetic rows. --lora-dropout measures LoRA at each dropout given (the default config's 0.05
 draws a mask and multiplies by it before every adapted linear); --settings picks the recompute rows.
-Every row is also given as a ratio to the first one (full fine-tuning, the first dtype, the first setting).
+--allocator glibc leaves glibc's malloc at its defaults instead of the jobs' setting: it cannot be undone inside a
+process, so its A/B is two runs, alternated. Every row is also given as a ratio to the first one (full
+fine-tuning, the first dtype, the first setting).
 
 Runs the pipeline's own judgeflow.training.train_sft. MFU = model FLOPs / (seconds x measured peak), with
 model FLOPs per trained token = 6 x parameters for full fine-tuning (forward 2N + backward 4N) and
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from judgeflow.core.hardware import keep_freed_memory
 from judgeflow.training import train_sft
 
 from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
@@ -50,8 +54,13 @@ def main() -> None:
                         help="LoRA dropout values to measure (the default config trains with 0.05)")
     parser.add_argument("--settings", default="on,off,grouped",
                         help="which of recompute on / off / off + grouped by length to run (comma list)")
+    parser.add_argument("--allocator", choices=["jobs", "glibc"], default="jobs",
+                        help="jobs: glibc keeps freed memory, as every job sets it (hardware.keep_freed_memory); "
+                             "glibc: its defaults, for an A/B in alternating runs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.allocator == "jobs" and not keep_freed_memory():
+        print("note: the allocator could not be set here (another C library, or MALLOC_*_THRESHOLD_ set)")
     model = str(ensure_model(Path(args.model)))
     from transformers import AutoConfig, AutoTokenizer
 

@@ -91,3 +91,29 @@ def test_work_is_summed_per_kind_with_the_share_of_a_measured_peak(monkeypatch):
                                 "device": "cpu", "peak_gflops": 100.0, "percent_of_peak": 40.0}
     assert work["training"]["gflops"] == 30.0 and work["training"]["percent_of_peak"] == 7.5
     assert hardware.work_summary() is None
+
+
+def test_keep_freed_memory_sets_glibc_and_leaves_a_users_choice(monkeypatch):
+    calls = []
+
+    class Mallopt:  # glibc's mallopt as ctypes gives it: a callable that takes argtypes / restype
+        def __call__(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    class Libc:
+        mallopt = Mallopt()
+
+    monkeypatch.setattr(hardware.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(hardware.ctypes, "CDLL", lambda name: Libc())
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+    assert hardware.keep_freed_memory(1 << 20)
+    assert calls == [(hardware.M_MMAP_THRESHOLD, 1 << 20), (hardware.M_TRIM_THRESHOLD, 1 << 20)]
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert not hardware.keep_freed_memory() and len(calls) == 2  # the user's setting stands
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setattr(hardware.ctypes, "CDLL", lambda name: object())  # a C library without mallopt
+    assert not hardware.keep_freed_memory()
+    monkeypatch.setattr(hardware.platform, "system", lambda: "Darwin")
+    assert not hardware.keep_freed_memory()

@@ -200,6 +200,31 @@ def test_sample_next_is_an_exact_nucleus():
     assert len(picks) > 800 and max(picks) < 1000
 
 
+def test_sample_next_draws_the_nucleus_distribution_one_uniform_per_row():
+    """Frequencies within the nucleus follow the renormalised probabilities on both paths (top-k prefix and
+    full sort), and a row's token does not depend on the other rows of the batch (one uniform per row, whether
+    or not another row had to be sorted over the whole vocabulary)."""
+    from judgeflow.generation.hf import sample_next
+
+    params = SamplingParams(temperature=1.0, top_p=0.8)
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05] + [0.0] * 12])
+    gen = torch.Generator().manual_seed(1)
+    for prefix in (16, 3):  # the nucleus inside the top-k prefix; a prefix of 1 (below) must sort
+        picks = torch.cat([sample_next(probs.log(), params, gen, prefix=prefix) for _ in range(4000)])
+        assert set(picks.tolist()) == {0, 1}
+        assert abs(float((picks == 0).float().mean()) - 0.625) < 0.03
+    sorted_picks = {int(sample_next(probs.log(), params, gen, prefix=1)) for _ in range(200)}
+    assert sorted_picks == {0, 1}
+    peaked, flat = torch.randn(1, 300) * 4, torch.zeros(1, 300)
+    for seed in range(20):
+        alone = sample_next(torch.cat([peaked, peaked]), params, torch.Generator().manual_seed(seed), prefix=8)
+        mixed = sample_next(torch.cat([peaked, flat]), params, torch.Generator().manual_seed(seed), prefix=8)
+        assert alone[0] == mixed[0]
+    full = SamplingParams(temperature=1.0, top_p=1.0)
+    picks = {int(sample_next(probs.log(), full, gen)) for _ in range(400)}
+    assert picks == {0, 1, 2, 3}
+
+
 def test_greedy_decoding_matches_model_generate(tiny_model_dir):
     backend = HFBackend(tiny_model_dir, batch_size=3, progress=False)
     ours = backend.generate(CONVERSATIONS, SamplingParams(max_new_tokens=16))

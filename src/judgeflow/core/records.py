@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from judgeflow.core.config import config_hash
-from judgeflow.core.hardware import clear_work, resolutions, work_summary
+from judgeflow.core.hardware import clear_work, keep_freed_memory, resolutions, work_summary
 
 log = logging.getLogger("judgeflow")
 
@@ -178,11 +178,13 @@ def stage(name: str, config: dict, summary_path: str | Path, log_path: str | Pat
         import torch
 
         torch.set_num_threads(threads)
+    allocator = "glibc malloc keeps freed memory" if keep_freed_memory() else "the C library's defaults"
     resolutions(clear=True)
     clear_work()
     summary = StageSummary(stage=name, config=config)
     start = time.perf_counter()
-    log.info("stage %s (experiment %s, settings %s)", name, config.get("experiment", "shared"), config_hash(config))
+    log.info("stage %s (experiment %s, settings %s; allocator: %s)", name, config.get("experiment", "shared"),
+             config_hash(config), allocator)
     yield summary
     summary.seconds = time.perf_counter() - start
     used = resolutions()

@@ -31,6 +31,7 @@ class HFBackend(GenerationBackend):
         self.torch = torch
         self.cache_class = GrowingCache  # the benchmark swaps in transformers' DynamicCache for its baseline
         self.shared_prefix_cache, self.decode_attention = SharedPrefixCache, DECODE_ATTENTION
+        self.sample = sample_next  # the benchmark swaps in the sampler as it was, for the settings before it
         self.model, self.tokenizer = load_causal_lm(model_dir, dtype)
         self.model.eval()
         use_decode_attention(self.model)  # the benchmark sets "sdpa" back for its baseline
@@ -196,14 +197,14 @@ class HFBackend(GenerationBackend):
         return tokens
 
     def _sample_in_row_order(self, logits, rows, params: SamplingParams, generator):
-        """sample_next over the batch positions taken in the order of their rows (`rows[p]` = the row at position
-        p): dropping finished rows moves others (fill_order), and the random stream follows the rows, so each row
-        draws as it did with the batch in row order."""
+        """self.sample (sample_next) over the batch positions taken in the order of their rows (`rows[p]` = the row
+        at position p): dropping finished rows moves others (fill_order), and the random stream follows the rows,
+        so each row draws as it did with the batch in row order."""
         order = self.torch.argsort(rows)
         if bool((order == self.torch.arange(order.numel())).all()):
-            return sample_next(logits, params, generator)
+            return self.sample(logits, params, generator)
         chosen = self.torch.empty_like(order)
-        chosen[order] = sample_next(logits[order], params, generator)
+        chosen[order] = self.sample(logits[order], params, generator)
         return chosen
 
     def _decode_fused(self, distinct: list[list[int]], expand, params: SamplingParams, generator,
@@ -241,7 +242,7 @@ class HFBackend(GenerationBackend):
             in_first = [p for p in by_row if second[active[p]] is None]
             if in_first:
                 whole = in_first == list(range(len(active)))
-                chosen = sample_next(logits if whole else logits[in_first], params, generator)
+                chosen = self.sample(logits if whole else logits[in_first], params, generator)
                 for p, token in zip(in_first, chosen.tolist()):
                     row = active[p]
                     first[row].append(token)
@@ -261,7 +262,7 @@ class HFBackend(GenerationBackend):
                         mask[p, start:] = 0
                     second[row], forced[row] = [], list(ids_wanted[keep:])
             if sampling_second:
-                chosen = sample_next(logits[sampling_second], params, cont_generator)
+                chosen = self.sample(logits[sampling_second], params, cont_generator)
                 for p, token in zip(sampling_second, chosen.tolist()):
                     row = active[p]
                     second[row].append(token)
@@ -319,18 +320,40 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 def sample_next(logits, params: SamplingParams, generator, prefix: int = 256):
     """One token per row: greedy at temperature 0, else temperature + exact nucleus (top-p) sampling.
 
-    The nucleus is found in the top-`prefix` candidates when they already hold top_p of the mass (the usual
-    case), and by a full sort of the vocabulary otherwise, so the result is the same as sorting every time."""
+    Each row draws one uniform number (in row order, before anything else) and takes the token where it falls in
+    the cumulative probabilities of its nucleus (inverse CDF). The nucleus is found in the row's top-`prefix`
+    candidates when they already hold top_p of the mass (the usual case); only the rows where they do not are
+    sorted over the whole vocabulary. So the result is the same as sorting every row every time, and the random
+    stream does not depend on which path a row took. (Before, one flat row made the whole batch sort and draw over
+    the vocabulary: ~300 ms for 128 rows of 49k, more than the decode step itself; benchmarks/README.md.)"""
     import torch
 
     if params.temperature <= 0:
         return logits.argmax(-1)
     probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    draws = torch.rand(probs.shape[0], generator=generator, dtype=torch.float64)
     if params.top_p >= 1.0:
-        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        return _inverse_cdf(probs, torch.arange(probs.shape[-1]).expand_as(probs), draws, float("inf"))
     values, indices = probs.topk(min(prefix, probs.shape[-1]), dim=-1)
-    if not bool((values.sum(-1) >= params.top_p).all()):
-        values, indices = probs.sort(dim=-1, descending=True)
-    cumulative = values.cumsum(-1)
-    values = values * ((cumulative - values) < params.top_p)  # smallest prefix whose mass reaches top_p
-    return indices.gather(-1, torch.multinomial(values, 1, generator=generator)).squeeze(-1)
+    chosen = torch.empty(probs.shape[0], dtype=torch.long)
+    short = values.sum(-1) < params.top_p  # rows whose nucleus reaches past the prefix
+    long_rows = short.nonzero().squeeze(1)
+    rest = (~short).nonzero().squeeze(1)
+    if rest.numel():
+        chosen[rest] = _inverse_cdf(values[rest], indices[rest], draws[rest], params.top_p)
+    if long_rows.numel():
+        values, indices = probs[long_rows].sort(dim=-1, descending=True)
+        chosen[long_rows] = _inverse_cdf(values, indices, draws[long_rows], params.top_p)
+    return chosen
+
+
+def _inverse_cdf(values, indices, draws, top_p: float):
+    """Per row, the token whose cumulative probability interval holds `draw` x the nucleus's mass; `values` sorted
+    descending per row (`indices`: their token ids). The nucleus is the smallest prefix whose mass reaches top_p."""
+    import torch
+
+    cumulative = values.double().cumsum(-1)
+    size = ((cumulative - values) < top_p).sum(-1, keepdim=True)  # candidates whose preceding mass is under top_p
+    mass = cumulative.gather(-1, size - 1)
+    position = torch.searchsorted(cumulative, draws[:, None] * mass, right=True).clamp(max=size - 1)
+    return indices.gather(-1, position).squeeze(-1)
