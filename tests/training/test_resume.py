@@ -3,6 +3,7 @@ files are whole (issue 13, part 3). The tiny model and three examples, so each t
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -261,7 +262,7 @@ def test_truncated_weights_without_manifest_still_fail_naming_the_file(tiny_mode
 
 
 def test_carry_forward_keeps_a_valid_manifest_and_leaves_the_original_alone(tiny_model_dir, tmp_path):
-    from judgeflow.models import CARRIED_MARKER, CHECKSUMS, carry_forward, load_causal_lm
+    from judgeflow.models import CARRIED_MARKER, CHECKSUMS, SNAKEMAKE_TIMESTAMP, carry_forward, load_causal_lm
 
     before = (Path(tiny_model_dir) / CHECKSUMS).read_bytes()
     carry_forward(tiny_model_dir, tmp_path / "carried", "no data")
@@ -269,9 +270,17 @@ def test_carry_forward_keeps_a_valid_manifest_and_leaves_the_original_alone(tiny
     assert CARRIED_MARKER in files and "model.safetensors" in files
     assert (Path(tiny_model_dir) / CHECKSUMS).read_bytes() == before, "a hard-linked manifest is not rewritten"
     load_causal_lm(tmp_path / "carried")
+    stamp = tmp_path / "carried" / SNAKEMAKE_TIMESTAMP  # as Snakemake marks a finished directory output
+    stamp.touch()
+    os.utime(stamp, (1_000_000, 1_000_000))
     carry_forward(tmp_path / "carried", tmp_path / "carried2", "no data again")  # a chain of carries
     _check_manifest(tmp_path / "carried2")
     load_causal_lm(tmp_path / "carried2")
+    # Snakemake then marks the new output; a hard-linked marker would make the source look updated (its readers
+    # would rerun: the e2e test's rollout round that kept nothing did)
+    assert not (tmp_path / "carried2" / SNAKEMAKE_TIMESTAMP).exists()
+    (tmp_path / "carried2" / SNAKEMAKE_TIMESTAMP).touch()
+    assert stamp.stat().st_mtime == 1_000_000
 
 
 def test_carry_forward_of_an_adapter_keeps_a_valid_manifest(tiny_model_dir, tmp_path):

@@ -113,10 +113,10 @@ def keep_freed_memory(threshold: int = ALLOCATOR_THRESHOLD) -> bool:
 
     A training step allocates and frees activations of several MB, and a CPU faults on every first touch of a
     fresh page; by default glibc maps such blocks anew and trims the heap again. Alternating runs of
-    bench_training.py on a 2-core Zen 4 (benchmarks/README.md, 2026-12-03) gave 1.13-1.38x in float32 and
-    0.95-1.25x in bf16 with it. Returns whether it was set: not on another C library, nor when the user set
-    MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ (their choice stands). A process's peak memory can stay
-    higher by up to `threshold`."""
+    bench_training.py on a 2-core Zen 4 (benchmarks/README.md, 2026-12-03) gave full fine-tuning 1.21-1.38x in
+    float32 and 1.00-1.25x in bf16 with it; LoRA within noise (0.94-1.33x). Returns whether it was set: not on
+    another C library, nor when the user set MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ (their choice
+    stands). A process's peak memory can stay higher by up to `threshold`."""
     if platform.system() != "Linux" or {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ):
         return False
     try:

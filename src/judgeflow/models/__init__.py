@@ -165,6 +165,9 @@ def save_model(model, tokenizer, out_dir: str | Path, adapter_of: str | None = N
 
 
 CARRIED_MARKER = "judgeflow_carried_forward.json"
+# the marker file Snakemake writes into, and touches in, every directory output: never hard-linked into a carried
+# copy, or touching the copy's would make its source look newer than the jobs that read it (they would rerun)
+SNAKEMAKE_TIMESTAMP = ".snakemake_timestamp"
 
 
 def carry_forward(init_dir: str | Path, out_dir: str | Path, reason: str) -> dict:
@@ -187,7 +190,7 @@ def carry_forward(init_dir: str | Path, out_dir: str | Path, reason: str) -> dic
             shutil.copy2(src, dst)
 
     shutil.copytree(init_dir, staging, copy_function=link_or_copy,
-                    ignore=shutil.ignore_patterns(CARRIED_MARKER, CHECKSUMS))
+                    ignore=shutil.ignore_patterns(CARRIED_MARKER, CHECKSUMS, SNAKEMAKE_TIMESTAMP))
     pointer = staging / ADAPTER_POINTER
     if pointer.exists():  # keep an adapter's relative pointer valid from its new place
         target = (init_dir / json.loads(pointer.read_text())["init"]).resolve()
