@@ -10,7 +10,8 @@ Settings (each a switch of HFBackend, all other code shared):
                     mask or not) instead of transformers' sdpa, which takes a slow enable_gqa kernel on a CPU
                     whenever no row of the batch is padded
   + shared-prefix attention  and a prompt's samples keep its cached keys and values once (kvcache.SharedPrefixCache):
-                    each step attends over the prompt with all its rows' queries at once
+                    its rows' own tokens are written after it, interleaved, and each step attends with all its
+                    rows' queries at once over both, one call per layer
   + nucleus per row and the sampler finds each row's nucleus in its top 256 candidates unless that row needs more
                     (hf.sample_next, the engine as it is now); every setting before it uses the sampler as it was
                     (batch_sorting_sampler below): one row whose nucleus passed the top 256 made the whole batch
@@ -41,7 +42,7 @@ from judgeflow.generation import SamplingParams
 from judgeflow.generation.hf import HFBackend, length_batches
 from judgeflow.judge.templates import judge_prompt
 
-from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
+from common import DEFAULT_MODEL, add_allocator_argument, apply_allocator, ensure_model, matmul_peak, native_dtypes
 
 SETTINGS = {  # name: (DynamicCache or kvcache.GrowingCache, share_prefill, attention, shared_prefix, row nucleus)
     "baseline": ("dynamic", False, "sdpa", False, False),
@@ -130,8 +131,10 @@ def main() -> None:
                         help="engine settings to run (the first is the one the ratios are to)")
     parser.add_argument("--spread-prompts", type=int, default=49,
                         help="prompts of mixed length for the decode-batch table (0: skip it)")
+    add_allocator_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    apply_allocator(args.allocator)
     model = str(ensure_model(Path(args.model)))
     convs = prompts(args.prompts)
     sampled = SamplingParams(n=args.samples, temperature=args.temperature, top_p=0.95, max_new_tokens=args.new_tokens,

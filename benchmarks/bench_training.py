@@ -28,10 +28,9 @@ from pathlib import Path
 
 import torch
 
-from judgeflow.core.hardware import keep_freed_memory
 from judgeflow.training import train_sft
 
-from common import DEFAULT_MODEL, ensure_model, matmul_peak, native_dtypes
+from common import DEFAULT_MODEL, add_allocator_argument, apply_allocator, ensure_model, matmul_peak, native_dtypes
 
 
 def examples(count: int, seq: int, tokenizer) -> list[dict]:
@@ -54,13 +53,10 @@ def main() -> None:
                         help="LoRA dropout values to measure (the default config trains with 0.05)")
     parser.add_argument("--settings", default="on,off,grouped",
                         help="which of recompute on / off / off + grouped by length to run (comma list)")
-    parser.add_argument("--allocator", choices=["jobs", "glibc"], default="jobs",
-                        help="jobs: glibc keeps freed memory, as every job sets it (hardware.keep_freed_memory); "
-                             "glibc: its defaults, for an A/B in alternating runs")
+    add_allocator_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.allocator == "jobs" and not keep_freed_memory():
-        print("note: the allocator could not be set here (another C library, or MALLOC_*_THRESHOLD_ set)")
+    apply_allocator(args.allocator)
     model = str(ensure_model(Path(args.model)))
     from transformers import AutoConfig, AutoTokenizer
 

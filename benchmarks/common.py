@@ -28,6 +28,21 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> floa
     return matmul_gflops(str(dtype).removeprefix("torch."), size, repeats, budget_s=60.0)
 
 
+def add_allocator_argument(parser) -> None:
+    """--allocator: the jobs' malloc setting (the default) or glibc's own, for an A/B in alternating runs."""
+    parser.add_argument("--allocator", choices=["jobs", "glibc"], default="jobs",
+                        help="jobs: glibc keeps freed memory, as every job sets it (hardware.keep_freed_memory); "
+                             "glibc: its defaults (it cannot be undone inside a process: an A/B is two runs)")
+
+
+def apply_allocator(choice: str) -> None:
+    """Set malloc as the jobs do (records.stage calls the same helper) unless `choice` is "glibc"."""
+    from judgeflow.core.hardware import keep_freed_memory
+
+    if choice == "jobs" and not keep_freed_memory():
+        print("note: the allocator could not be set here (another C library, or MALLOC_*_THRESHOLD_ set)")
+
+
 def native_dtypes() -> list[str]:
     """float32, plus bfloat16 where this machine runs it natively (judgeflow.core.hardware): emulated bf16 on an
     AVX2-only CPU is ~200-300x slower, so measuring it would take hours and show nothing useful."""

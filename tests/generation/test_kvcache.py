@@ -163,9 +163,10 @@ def test_prompts_prefilled_in_length_groups_decode_as_one_padded_batch(tiny_mode
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_shared_prefix_attention_equals_attention_over_each_rows_own_copy(dtype):
-    """SharedPrefixCache (a prompt's keys and values kept once for its rows, the two softmax parts merged) against
-    sdpa over every row's full copy: through rows leaving the batch, a row given its own copy of its prompt with
-    part of it masked (as a fused continuation does), and finished prompts dropped from the shared part."""
+    """SharedPrefixCache (a prompt's keys and values kept once for its rows, its rows' own tokens interleaved after
+    them, one attention call under a per-row mask) against sdpa over every row's full copy: through rows leaving the
+    batch, a row masking part of its prompt and of its own tokens (as a fused continuation does), finished prompts
+    dropped, and the storage growing past its reserve (4 steps)."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     class Module:
@@ -193,9 +194,8 @@ def test_shared_prefix_attention_equals_attention_over_each_rows_own_copy(dtype)
             shared.batch_select_indices(keep)
             full = [[k[keep], v[keep]] for k, v in full]
             rows_mask, rows = rows_mask[keep], keep.numel()
-        if step == 3:  # the row now at 0 drops the last two entries of its prompt
-            shared.isolate(0)
-            rows_mask[0, width - 2:width] = False
+        if step == 3:  # the row now at 0 drops the last two entries of its prompt and its first own token
+            rows_mask[0, width - 2:width + 1] = False
         if step == 4:  # every row of prompts 0 and 3 has left: the shared part stops holding them
             keep = torch.tensor([p for p in range(rows) if int(shared.group[p]) in (1, 2)])
             shared.batch_select_indices(keep)
@@ -215,7 +215,7 @@ def test_shared_prefix_attention_equals_attention_over_each_rows_own_copy(dtype)
             theirs, _ = sdpa_attention_forward(Module(layer), query, *full[layer], attention_mask, scaling=0.25)
             tolerance = {} if dtype == torch.float32 else {"atol": 2e-2, "rtol": 2e-2}
             torch.testing.assert_close(ours, theirs, **tolerance)
-    assert shared.prefix[0][0].shape[0] < prompts + 1  # the isolated copy was added, finished prompts dropped
+    assert shared.layers[0].keys.shape[0] == 2  # prompts 0 and 3 are no longer read
 
 
 @pytest.mark.parametrize("params", [SamplingParams(n=3, max_new_tokens=8),

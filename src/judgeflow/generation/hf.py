@@ -256,10 +256,7 @@ class HFBackend(GenerationBackend):
                     cached = len(prompts[row]) + len(first[row]) - 1
                     keep = min(_common_prefix(context, ids_wanted), cached, len(ids_wanted) - 1)
                     if cached > keep:
-                        start = mask.shape[1] - (cached - keep)
-                        if isinstance(cache, self.shared_prefix_cache) and start < cache.width:
-                            cache.isolate(p)  # the row drops part of its prompt: it gets its own copy
-                        mask[p, start:] = 0
+                        mask[p, mask.shape[1] - (cached - keep):] = 0
                     second[row], forced[row] = [], list(ids_wanted[keep:])
             if sampling_second:
                 chosen = self.sample(logits[sampling_second], params, cont_generator)

@@ -100,7 +100,7 @@ def decode_attention(module, query, key, value, attention_mask, scaling=None, dr
     bf16, 128 rows x 300 cached tokens, 2 threads on a Zen 4: 27-38 ms per layer against 5-6 ms packed, so 82 % of
     the decode step went to attention (benchmarks/README.md). Packed, the arithmetic is the same as `sdpa`'s own
     packed path, so outputs are those of a padded batch. A step called with `shared_prefix=cache` (the hf
-    backend's decode loop over a SharedPrefixCache) goes to that cache's two-part attention."""
+    backend's decode loop over a SharedPrefixCache) goes to that cache's attention."""
     shared = kwargs.pop("shared_prefix", None)
     if shared is not None and query.shape[2] == 1:
         return shared.attention(module.layer_idx, query, key, value, attention_mask, scaling), None
@@ -128,96 +128,137 @@ def use_decode_attention(model) -> None:
         model.set_attn_implementation(DECODE_ATTENTION)
 
 
-class SuffixLayer(GrowingLayer):
-    """The tokens a row decodes after its prompt, whose keys and values sit in SharedPrefixCache.prefix: the
-    model sees a cache `offset` (the prompt width) longer than what this layer holds."""
+class SlotLayer(DynamicLayer):
+    """One layer of a SharedPrefixCache: the distinct prompts' keys and values once ([G, KVH, W, d]), followed in
+    the same storage by their rows' own tokens, interleaved by step: the row in slot s of prompt g writes its j-th
+    token at position W + j x slots + s of prompt g. So a prompt's keys and values, with those of all its rows, are one
+    growing range that one attention call per prompt reads (SharedPrefixCache.attention). The model sees a cache of
+    W + j tokens per row (get_seq_length)."""
 
-    def __init__(self, reserve: int, offset: int):
-        super().__init__(reserve)
-        self.offset = offset
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, rows: SharedPrefixCache, reserve: int):
+        super().__init__()
+        self.rows, self.width, self.length = rows, keys.shape[-2], 0
+        self.dtype, self.device, self.is_initialized = keys.dtype, keys.device, True
+        # head-major like the prefill's cache: PyTorch's CPU flash kernel read a position-major layout 1.3x slower in
+        # bf16 (benchmarks/README.md), more than a step's scattered write costs
+        self._keys, self._values = (self._storage(states, min(max(1, int(reserve)), 32)) for states in (keys, values))
+        self.keys, self.values = self._keys[..., :self.width, :], self._values[..., :self.width, :]
+
+    def _storage(self, states: torch.Tensor, steps: int) -> torch.Tensor:
+        """Room for the prompt and `steps` tokens per slot, holding the filled part of `states`. Zeroed: a key that
+        no row wrote (a slot whose row has left) is still read under the mask, and must not be NaN."""
+        shape = list(states.shape)
+        filled = self.width + self.length * self.rows.slots
+        shape[-2] = filled + steps * self.rows.slots
+        grown = states.new_zeros(shape)
+        grown[..., :filled, :] = states[..., :filled, :]
+        return grown
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if key_states.shape[-2] != 1:
+            raise ValueError("SharedPrefixCache takes one token per row and step")
+        at = self.width + self.length * self.rows.slots
+        if at + self.rows.slots > self._keys.shape[-2]:  # doubling: a fused continuation may run past the reserve
+            self._keys, self._values = (self._storage(s, max(32, self.length)) for s in (self._keys, self._values))
+        positions = at + self.rows.slot
+        self._keys[self.rows.group, :, positions] = key_states[:, :, 0]
+        self._values[self.rows.group, :, positions] = value_states[:, :, 0]
+        self.length += 1
+        end = at + self.rows.slots
+        self.keys, self.values = self._keys[..., :end, :], self._values[..., :end, :]
+        return self.keys, self.values
+
+    def keep_prompts(self, keep: torch.Tensor) -> None:
+        self._keys, self._values = self._keys[keep], self._values[keep]
+        end = self.keys.shape[-2]
+        self.keys, self.values = self._keys[..., :end, :], self._values[..., :end, :]
 
     def get_seq_length(self) -> int:
-        return self.offset + self.length
+        return self.width + self.length
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        pass  # rows own no storage here: SharedPrefixCache keeps which prompt and slot each row has
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise NotImplementedError("SlotLayer is a decode-loop cache; it does not crop")
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        raise NotImplementedError("SlotLayer is a decode-loop cache; select rows with batch_select_indices")
 
 
 class SharedPrefixCache(DynamicCache):
     """A decode cache in which the rows that sample from the same prompt share its keys and values.
 
-    After a shared prefill, `prefix[layer]` holds the distinct prompts' keys and values once ([G, KVH, W, d],
-    left-padded to W) and `group[row]` names each row's prompt; each row's own tokens go into a SuffixLayer.
-    One-token steps then attend in two parts (`attention`): the queries of all rows of a prompt together over its
-    prefix, a real matrix product that reads the prompt's keys and values once instead of once per sample, and
-    each row over its own tokens; the two softmax parts are merged by their log-sum-exp. The model is called with
-    `shared_prefix=cache` so that decode_attention finds it. The flash-attention kernel used for the parts is
-    PyTorch's CPU one, so this cache is for CPU decoding."""
+    After a shared prefill, each layer (a SlotLayer) holds the distinct prompts' keys and values once, left-padded to
+    the width W; `group[row]` names each row's prompt and `slot[row]` its place among that prompt's rows, and each
+    row's own tokens are written into its prompt's storage, interleaved by step. A one-token step then attends with
+    one flash-attention call per layer: the queries of all rows of a prompt stacked ([G, KVH, slots x per_kv, d])
+    against the prompt's whole range, under a mask that lets each row see the prompt (as its own attention mask says)
+    and its own tokens only. So a prompt is read once per step for all its samples, and a row's own tokens need no
+    second attention call merged by log-sum-exp (before 2026-12-03: attention 1.5x slower in bf16, 1.3x in float32,
+    in a real decode on a Zen 4; benchmarks/README.md). A
+    row that masks part of its prompt (a fused continuation) is just a different mask row. Rows leaving the batch
+    move no keys; prompts whose rows have all left stop being read. The model is called with `shared_prefix=cache`
+    so that decode_attention finds it. The kernel is PyTorch's CPU one, so this cache is for CPU decoding."""
 
     def __init__(self, prefix: Cache, group: torch.Tensor, reserve: int):
-        width = prefix.get_seq_length()
-        Cache.__init__(self, layers=[SuffixLayer(reserve, width) for _ in prefix.layers])
-        self.prefix = [(layer.keys, layer.values) for layer in prefix.layers]
-        self.width = width
         self.group = group.clone()
-        self._layout = None
+        order = torch.argsort(self.group, stable=True)
+        counts = torch.bincount(self.group)
+        self.slot = torch.empty_like(self.group)
+        self.slot[order] = torch.arange(order.numel()) - (torch.cumsum(counts, 0) - counts)[self.group[order]]
+        self.slots = int(counts.max())
+        self.width = prefix.get_seq_length()
+        Cache.__init__(self, layers=[SlotLayer(layer.keys, layer.values, self, reserve) for layer in prefix.layers])
+        self._mask = None  # (the step's attention mask, keys, the flash kernel's additive mask): one per step
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        super().batch_select_indices(indices)
-        self.group = self.group[indices]
-        self._layout = None
+        self.group, self.slot = self.group[indices], self.slot[indices]
+        prompts = self.layers[0].keys.shape[0]
+        live = torch.bincount(self.group, minlength=prompts) > 0
+        if int(live.sum()) < 0.75 * prompts:  # prompts whose rows have all finished: stop reading them
+            keep = live.nonzero().squeeze(1)
+            for layer in self.layers:
+                layer.keep_prompts(keep)
+            self.group = (torch.cumsum(live.long(), 0) - 1)[self.group]
+        self._mask = None
 
-    def isolate(self, row: int) -> None:
-        """Give `row` its own copy of its prompt (e.g. before masking part of that prompt for this row only)."""
-        source = int(self.group[row])
-        self.prefix = [(torch.cat([k, k[source:source + 1]]), torch.cat([v, v[source:source + 1]]))
-                       for k, v in self.prefix]
-        self.group[row] = self.prefix[0][0].shape[0] - 1
-        self._layout = None
-
-    def layout(self):
-        """Per row its prompt and its slot among that prompt's rows, the most rows of a prompt, and per prompt a
-        row of it (for the prompt's mask); recomputed only when rows leave the batch or are isolated."""
-        if self._layout is None:
-            prompts = self.prefix[0][0].shape[0]
-            live = torch.bincount(self.group, minlength=prompts) > 0
-            if int(live.sum()) < 0.75 * prompts:  # prompts whose rows have all finished: stop reading them
-                keep = live.nonzero().squeeze(1)
-                self.prefix = [(k[keep], v[keep]) for k, v in self.prefix]
-                renumber = torch.cumsum(live.long(), 0) - 1
-                self.group = renumber[self.group]
-                prompts = keep.numel()
-            order = torch.argsort(self.group, stable=True)
-            counts = torch.bincount(self.group, minlength=prompts)
-            starts = torch.cumsum(counts, 0) - counts
-            slot = torch.empty_like(self.group)
-            slot[order] = torch.arange(order.numel()) - starts[self.group[order]]
-            first = torch.zeros(prompts, dtype=torch.long)
-            first[self.group.flip(0)] = torch.arange(self.group.numel() - 1, -1, -1)
-            self._layout = (slot, int(counts.max()), first)
-        return self._layout
+    def _additive(self, mask: torch.Tensor | None, per_kv: int, keys: int, dtype: torch.dtype) -> torch.Tensor:
+        """The kernel's additive mask [G, 1, slots x per_kv, keys] for this step: each row sees its prompt where its
+        attention mask (bool [rows, 1, 1, W + own], or None: everything) allows it, and its own tokens; a slot whose
+        row has left sees the prompt (its output is never read; no query row is left with nothing to attend to).
+        Built once per step: every layer is called with the same mask."""
+        if self._mask is not None and self._mask[0] is mask and self._mask[1] == keys:
+            return self._mask[2]
+        prompts, rows = self.layers[0].keys.shape[0], self.group.numel()
+        own = (keys - self.width) // self.slots
+        if mask is None:
+            mask = torch.ones(rows, 1, 1, self.width + own, dtype=torch.bool)
+        if mask.dtype != torch.bool or mask.shape[1:3] != (1, 1) or mask.shape[-1] != self.width + own:
+            raise ValueError(f"SharedPrefixCache expects a bool mask [rows, 1, 1, {self.width + own}], got "
+                             f"{mask.dtype} {list(mask.shape)}")
+        row_mask = mask[:, 0, 0, :]
+        allowed = torch.zeros(prompts, self.slots, keys, dtype=torch.bool)
+        allowed[:, :, :self.width] = True
+        allowed[self.group, self.slot, :self.width] = row_mask[:, :self.width]
+        positions = self.width + torch.arange(own) * self.slots + self.slot[:, None]
+        allowed[self.group[:, None], self.slot[:, None], positions] = row_mask[:, self.width:]
+        additive = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, float("-inf"))
+        additive = additive[:, :, None, :].expand(prompts, self.slots, per_kv, keys)
+        self._mask = (mask, keys, additive.reshape(prompts, 1, self.slots * per_kv, keys))
+        return self._mask[2]
 
     def attention(self, layer: int, query, suffix_keys, suffix_values, mask, scaling):
-        """One-token attention of every row over its prompt (shared) and its own tokens; returns [B, 1, H, d]."""
-        flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-        slot, most, first = self.layout()  # first: it may drop finished prompts from self.prefix
-        prefix_keys, prefix_values = self.prefix[layer]
+        """One-token attention of every row over its prompt and its own tokens; returns [B, 1, H, d]."""
+        keys, values = self.layers[layer].keys, self.layers[layer].values  # [G, KVH, W + own x slots, d]
         rows, heads, _, dim = query.shape
-        prompts, kv_heads = prefix_keys.shape[:2]
+        prompts, kv_heads, length = keys.shape[:3]
         per_kv = heads // kv_heads
-        q = query.reshape(rows, kv_heads, per_kv, dim)
-        additive = None
-        if mask is not None:  # bool, True = attend -> the kernel's additive mask in the query's dtype
-            additive = torch.zeros(mask.shape, dtype=query.dtype).masked_fill(~mask, float("-inf"))
-        # the prompt part: a prompt's rows' queries side by side ([G, KVH, most x per_kv, d]) against its keys
-        packed = query.new_zeros(prompts, most, kv_heads, per_kv, dim)
-        packed[self.group, slot] = q
-        packed = packed.permute(0, 2, 1, 3, 4).reshape(prompts, kv_heads, most * per_kv, dim)
-        prompt_mask = None if additive is None else additive[first, ..., :self.width].contiguous()
-        out_p, lse_p = flash(packed, prefix_keys, prefix_values, 0.0, False, attn_mask=prompt_mask, scale=scaling)[:2]
-        out_p = out_p.reshape(prompts, kv_heads, most, per_kv, dim).permute(0, 2, 1, 3, 4)[self.group, slot]
-        lse_p = lse_p.reshape(prompts, kv_heads, most, per_kv).permute(0, 2, 1, 3)[self.group, slot]
-        # the row's own part
-        own_mask = None if additive is None else additive[..., self.width:].contiguous()
-        out_s, lse_s = flash(q, suffix_keys, suffix_values, 0.0, False, attn_mask=own_mask, scale=scaling)[:2]
-        top = torch.maximum(lse_p, lse_s)
-        w_p, w_s = (lse_p - top).exp().unsqueeze(-1), (lse_s - top).exp().unsqueeze(-1)
-        out = (out_p.float() * w_p + out_s.float() * w_s) / (w_p + w_s)
-        return out.to(query.dtype).reshape(rows, heads, 1, dim).transpose(1, 2).contiguous()
+        packed = query.new_zeros(prompts, self.slots, kv_heads, per_kv, dim)
+        packed[self.group, self.slot] = query.reshape(rows, kv_heads, per_kv, dim)
+        packed = packed.permute(0, 2, 1, 3, 4).reshape(prompts, kv_heads, self.slots * per_kv, dim)
+        out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+            packed, keys, values, 0.0, False, attn_mask=self._additive(mask, per_kv, length, query.dtype),
+            scale=scaling)[0]
+        out = out.reshape(prompts, kv_heads, self.slots, per_kv, dim).permute(0, 2, 1, 3, 4)[self.group, self.slot]
+        return out.reshape(rows, heads, 1, dim).transpose(1, 2).contiguous()
