@@ -207,9 +207,9 @@ def test_shared_prefix_attention_equals_attention_over_each_rows_own_copy(dtype)
             new_keys, new_values = (torch.randn(rows, kv_heads, 1, dim, generator=generator).to(dtype)
                                     for _ in range(2))
             query = torch.randn(rows, kv_heads * 3, 1, dim, generator=generator).to(dtype)
-            suffix_keys, suffix_values = shared.update(new_keys, new_values, layer)
+            keys, values = shared.update(new_keys, new_values, layer)
             assert shared.get_seq_length(layer) == width + step + 1
-            ours, _ = decode_attention(Module(layer), query, suffix_keys, suffix_values, attention_mask,
+            ours, _ = decode_attention(Module(layer), query, keys, values, attention_mask,
                                        scaling=0.25, shared_prefix=shared)
             full[layer] = [torch.cat([full[layer][0], new_keys], 2), torch.cat([full[layer][1], new_values], 2)]
             theirs, _ = sdpa_attention_forward(Module(layer), query, *full[layer], attention_mask, scaling=0.25)

@@ -103,7 +103,7 @@ def decode_attention(module, query, key, value, attention_mask, scaling=None, dr
     backend's decode loop over a SharedPrefixCache) goes to that cache's attention."""
     shared = kwargs.pop("shared_prefix", None)
     if shared is not None and query.shape[2] == 1:
-        return shared.attention(module.layer_idx, query, key, value, attention_mask, scaling), None
+        return shared.attention(query, key, value, attention_mask, scaling), None
     groups = getattr(module, "num_key_value_groups", 1)
     if query.shape[2] != 1 or groups == 1 or dropout:
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout,
@@ -196,10 +196,10 @@ class SharedPrefixCache(DynamicCache):
     against the prompt's whole range, under a mask that lets each row see the prompt (as its own attention mask says)
     and its own tokens only. So a prompt is read once per step for all its samples, and a row's own tokens need no
     second attention call merged by log-sum-exp (before 2026-12-03: attention 1.5x slower in bf16, 1.3x in float32,
-    in a real decode on a Zen 4; benchmarks/README.md). A
-    row that masks part of its prompt (a fused continuation) is just a different mask row. Rows leaving the batch
-    move no keys; prompts whose rows have all left stop being read. The model is called with `shared_prefix=cache`
-    so that decode_attention finds it. The kernel is PyTorch's CPU one, so this cache is for CPU decoding."""
+    in a real decode on a Zen 4; benchmarks/README.md). A row that masks part of its prompt (a fused continuation)
+    is just a different mask row. Rows leaving the batch move no keys; prompts whose rows have all left stop being
+    read. The model is called with `shared_prefix=cache` so that decode_attention finds it. The kernel is PyTorch's
+    CPU one, so this cache is for CPU decoding."""
 
     def __init__(self, prefix: Cache, group: torch.Tensor, reserve: int):
         self.group = group.clone()
@@ -248,9 +248,9 @@ class SharedPrefixCache(DynamicCache):
         self._mask = (mask, keys, additive.reshape(prompts, 1, self.slots * per_kv, keys))
         return self._mask[2]
 
-    def attention(self, layer: int, query, suffix_keys, suffix_values, mask, scaling):
-        """One-token attention of every row over its prompt and its own tokens; returns [B, 1, H, d]."""
-        keys, values = self.layers[layer].keys, self.layers[layer].values  # [G, KVH, W + own x slots, d]
+    def attention(self, query, keys, values, mask, scaling):
+        """One-token attention of every row over its prompt and its own tokens; returns [B, 1, H, d]. `keys` and
+        `values` are what this layer's update returned: [G, KVH, W + own x slots, d]."""
         rows, heads, _, dim = query.shape
         prompts, kv_heads, length = keys.shape[:3]
         per_kv = heads // kv_heads
