@@ -128,7 +128,7 @@ def use_decode_attention(model) -> None:
         model.set_attn_implementation(DECODE_ATTENTION)
 
 
-class SlotLayer(DynamicLayer):
+class SlotLayer(GrowingLayer):
     """One layer of a SharedPrefixCache: the distinct prompts' keys and values once ([G, KVH, W, d]), followed in
     the same storage by their rows' own tokens, interleaved by step: the row in slot s of prompt g writes its j-th
     token at position W + j x slots + s of prompt g. So a prompt's keys and values, with those of all its rows, are one
@@ -136,15 +136,15 @@ class SlotLayer(DynamicLayer):
     W + j tokens per row (get_seq_length)."""
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, rows: SharedPrefixCache, reserve: int):
-        super().__init__()
-        self.rows, self.width, self.length = rows, keys.shape[-2], 0
+        super().__init__(reserve)
+        self.rows, self.width = rows, keys.shape[-2]
         self.dtype, self.device, self.is_initialized = keys.dtype, keys.device, True
         # head-major like the prefill's cache: PyTorch's CPU flash kernel read a position-major layout 1.3x slower in
         # bf16 (benchmarks/README.md), more than a step's scattered write costs
-        self._keys, self._values = (self._storage(states, min(max(1, int(reserve)), 32)) for states in (keys, values))
+        self._keys, self._values = (self._room(states, min(self.reserve, 32)) for states in (keys, values))
         self.keys, self.values = self._keys[..., :self.width, :], self._values[..., :self.width, :]
 
-    def _storage(self, states: torch.Tensor, steps: int) -> torch.Tensor:
+    def _room(self, states: torch.Tensor, steps: int) -> torch.Tensor:
         """Room for the prompt and `steps` tokens per slot, holding the filled part of `states`. Zeroed: a key that
         no row wrote (a slot whose row has left) is still read under the mask, and must not be NaN."""
         shape = list(states.shape)
@@ -159,7 +159,7 @@ class SlotLayer(DynamicLayer):
             raise ValueError("SharedPrefixCache takes one token per row and step")
         at = self.width + self.length * self.rows.slots
         if at + self.rows.slots > self._keys.shape[-2]:  # doubling: a fused continuation may run past the reserve
-            self._keys, self._values = (self._storage(s, max(32, self.length)) for s in (self._keys, self._values))
+            self._keys, self._values = (self._room(s, max(32, self.length)) for s in (self._keys, self._values))
         positions = at + self.rows.slot
         self._keys[self.rows.group, :, positions] = key_states[:, :, 0]
         self._values[self.rows.group, :, positions] = value_states[:, :, 0]
@@ -178,12 +178,6 @@ class SlotLayer(DynamicLayer):
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         pass  # rows own no storage here: SharedPrefixCache keeps which prompt and slot each row has
-
-    def crop(self, tokens_to_remove: int) -> None:
-        raise NotImplementedError("SlotLayer is a decode-loop cache; it does not crop")
-
-    def batch_repeat_interleave(self, repeats: int) -> None:
-        raise NotImplementedError("SlotLayer is a decode-loop cache; select rows with batch_select_indices")
 
 
 class SharedPrefixCache(DynamicCache):
