@@ -285,6 +285,18 @@ def test_max_length_too_small_for_any_judge_prompt(test_config):
     validate_config(_bad(test_config, **{"sft.max_length": 16, "teacher.max_sft_examples": 0}))
 
 
+def test_micro_batch_size_must_divide_the_batch(test_config):
+    batch = test_config["sft"]["batch_size"]
+    assert batch > 1
+    with pytest.raises(ConfigError, match=rf"'sft\.micro_batch_size': {batch + 1} rows per pass must divide "
+                                          rf"batch_size \({batch}\)"):
+        validate_config(_bad(test_config, **{"sft.micro_batch_size": batch + 1}))
+    with pytest.raises(ConfigError, match=r"'sft\.micro_batch_size'"):
+        validate_config(_bad(test_config, **{"sft.micro_batch_size": "all"}))
+    validate_config(_bad(test_config, **{"sft.micro_batch_size": 1}))
+    validate_config(_bad(test_config, **{"sft.micro_batch_size": "auto"}))
+
+
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
     from judgeflow.core.config_checks import load_config
 

@@ -364,3 +364,55 @@ def test_length_grouped_sft_batches_rows_of_similar_length(tiny_model_dir, tmp_p
     result = train_sft(tiny_model_dir, rows, tmp_path / "g", {**TCFG, "max_length": 128, "group_by_length": True,
                                                               "decision_weight": weight}, seed=0)
     assert result["steps"] == 2 and result["first_loss"] > 0
+
+
+def _uneven_sft_rows(n):
+    """Rows of different lengths, so that a batch of them is padded to its longest."""
+    return [{"prompt": [{"role": "user", "content": f"Is {i} even?" + " Think it through." * (2 * i)}],
+             "completion": [{"role": "assistant", "content": f"{'Yes' if i % 2 == 0 else 'No'}, it is.\n[[A]]"}]}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("stage", ["sft", "sft weighted", "dpo"])
+def test_a_batch_run_in_single_row_passes_makes_the_same_update(tiny_model_dir, tmp_path, stage):
+    """micro_batch_size 1 (auto on a CPU) against one pass of the whole batch: the same logged losses and the same
+    weights after two optimizer steps (full fine-tuning, float32). SFT's loss is a token mean over the whole
+    batch, also when weighted (the weighted trainer divides by the batch's weight); DPO's sigmoid loss is a mean
+    over pairs (checked here without the NLL term, whose token mean becomes per pass)."""
+    tcfg = {**TCFG, "batch_size": 4, "learning_rate": 1e-2, "lr_scheduler": "constant", "max_length": 256,
+            "lora": {**TCFG["lora"], "enabled": False}}
+    if stage == "sft weighted":
+        tcfg["decision_weight"] = 4
+    results, weights = {}, {}
+    for micro in (4, 1):
+        out = tmp_path / f"{micro}"
+        cfg = {**tcfg, "micro_batch_size": micro}
+        if stage == "dpo":
+            pairs = [{"prompt": row["prompt"], "chosen": row["completion"],
+                      "rejected": [{"role": "assistant", "content": "It is not.\n[[B]]" * (1 + i % 3)}]}
+                     for i, row in enumerate(_uneven_sft_rows(8))]
+            results[micro] = train_dpo(tiny_model_dir, pairs, out, cfg, beta=0.1, nll_weight=0.0, seed=0)
+        else:
+            results[micro] = train_sft(tiny_model_dir, _uneven_sft_rows(8), out, cfg, seed=0)
+        weights[micro] = _weights(out)
+    losses = {micro: [e["loss"] for e in result["log_history"] if "loss" in e] for micro, result in results.items()}
+    assert results[1]["steps"] == results[4]["steps"] == 2 and len(losses[1]) == 2
+    assert losses[1] == pytest.approx(losses[4], rel=1e-4)
+    moved = [k for k in weights[4] if not torch.equal(weights[4][k], _weights(tiny_model_dir)[k])]
+    assert moved
+    # Adam's first steps move each weight by about the learning rate whatever its gradient's size, so float
+    # rounding between one pass and four can show only where a gradient is ~0: a few hundredths of a step at most
+    for name in weights[4]:
+        assert (weights[1][name] - weights[4][name]).abs().max() <= 0.05 * tcfg["learning_rate"], name
+
+
+def test_micro_batch_size_auto_is_one_row_on_a_cpu_and_the_batch_on_a_gpu(monkeypatch):
+    import judgeflow.training as training
+
+    tcfg = {**TCFG, "batch_size": 8}
+    assert training.micro_batch_size(tcfg) == 1
+    assert training.micro_batch_size({**tcfg, "micro_batch_size": 4}) == 4
+    monkeypatch.setattr(training, "_cuda", lambda: True)
+    assert training.micro_batch_size(tcfg) == 8
+    with pytest.raises(ValueError, match="does not divide"):
+        training.micro_batch_size({**tcfg, "micro_batch_size": 3})

@@ -75,17 +75,36 @@ def score_labelled_positions_only() -> bool:
     return True
 
 
+def micro_batch_size(tcfg: dict) -> int:
+    """Rows per forward pass of an SFT or DPO step (DPO: pairs): `micro_batch_size`, or for `auto` (the default) 1
+    on a CPU and batch_size on a GPU. A batch is padded to its longest row; a GPU needs several rows per pass to
+    fill its matmuls, a CPU does not (one judge row of a few hundred tokens already does), so there the padding
+    is pure loss: one 832-token prompt among 250-token ones made the default run's DPO step 2.2x slower
+    (benchmarks/README.md, "Rows per pass"). The optimizer still steps once per batch_size x accumulation rows."""
+    size = tcfg.get("micro_batch_size", "auto")
+    if size == "auto":
+        return tcfg["batch_size"] if _cuda() else 1
+    if tcfg["batch_size"] % size:
+        raise ValueError(f"micro_batch_size {size} does not divide batch_size {tcfg['batch_size']}")
+    return size
+
+
 def _common_args(tcfg: dict, work_dir: Path, seed: int, rows: int, shuffle: bool = True,
-                 group_by_length: bool = False) -> dict:
+                 group_by_length: bool = False, micro_batches: bool = False) -> dict:
+    """The Trainer arguments every trained stage shares. micro_batches: run each batch as batch_size /
+    micro_batch_size forward passes with the gradients accumulated (SFT and DPO, whose losses the Trainer
+    accumulates as one batch's; the optimizer steps are the same)."""
     precision = resolve_precision(tcfg.get("precision", "float32"))
     steps_per_epoch = math.ceil(rows / (tcfg["batch_size"] * tcfg["gradient_accumulation_steps"]))
+    micro = micro_batch_size(tcfg) if micro_batches else tcfg["batch_size"]
     checkpoint_steps = tcfg.get("checkpoint_steps", 0)
     checkpointing = {"save_strategy": "steps", "save_steps": checkpoint_steps, "save_total_limit": 2} \
         if checkpoint_steps else {"save_strategy": "no"}
     return dict(
         output_dir=str(work_dir), num_train_epochs=tcfg["epochs"], learning_rate=tcfg["learning_rate"],
-        per_device_train_batch_size=tcfg["batch_size"],
-        gradient_accumulation_steps=tcfg["gradient_accumulation_steps"], lr_scheduler_type=tcfg["lr_scheduler"],
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=tcfg["gradient_accumulation_steps"] * tcfg["batch_size"] // micro,
+        lr_scheduler_type=tcfg["lr_scheduler"],
         # floor, not ceil: a warm-up step starts at learning rate 0, so a run of a few steps would otherwise
         # spend its first step (all of a one-step run) not learning
         warmup_steps=math.floor(tcfg["warmup_ratio"] * steps_per_epoch * tcfg["epochs"]),
@@ -341,13 +360,25 @@ def _weighted_sft_trainer():
             return batch
 
     class WeightedSFTTrainer(SFTTrainer):
+        # the loss is divided by the whole batch's weight (_get_num_items_in_batch), over all its forward passes
+        loss_is_scaled_for_ga = True
+
         def __init__(self, *args, **kwargs):
             kwargs["data_collator"] = WeightedCollator(pad_token_id=kwargs["processing_class"].pad_token_id)
             super().__init__(*args, **kwargs)
-            self.loss_is_scaled_for_ga = False  # a mean per micro-batch: the Trainer divides by accumulation
 
         def _set_signature_columns_if_needed(self):
             self._signature_columns = ["input_ids", "labels", "loss_weights"]
+
+        def _get_num_items_in_batch(self, batch_samples, device):
+            """The weight of the labelled tokens of a whole optimizer batch (all its micro-batches; summed over
+            processes like the Trainer's token count), so a batch run in several passes (micro_batch_size) makes
+            the same update as one pass: the weighted mean over the batch."""
+            weight = sum((b["loss_weights"][:, 1:] * b["labels"][:, 1:].ne(-100)).sum() for b in batch_samples)
+            weight = torch.as_tensor(weight, dtype=torch.float32, device=device)
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                weight = self.accelerator.gather(weight).sum()
+            return weight
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             # TRL's fused LM head (labelled positions only, see score_labelled_positions_only) gives each
@@ -356,7 +387,10 @@ def _weighted_sft_trainer():
             outputs = model(**inputs, use_cache=False, fused_lm_head=True)
             mask = outputs.label_mask
             weights = weights.to(outputs.log_probs.dtype) * mask
-            loss = -(outputs.log_probs * weights).sum() / weights.sum().clamp(min=1e-8)
+            total = weights.sum() if num_items_in_batch is None else num_items_in_batch
+            loss = -(outputs.log_probs * weights).sum() / total.clamp(min=1e-8)
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                loss = loss * self.accelerator.num_processes  # DDP averages the gradients over the processes
             mode = "train" if model.training else "eval"
             with torch.no_grad():
                 right = outputs.is_top1 & mask
@@ -386,7 +420,7 @@ def train_sft(init_dir: str, examples: list[dict], out_dir: str | Path, tcfg: di
     rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
     weight = tcfg.get("decision_weight", 1)
     args = SFTConfig(**_common_args(tcfg, work_dir, seed, len(examples), shuffle,
-                                    group_by_length=bool(tcfg.get("group_by_length", False))),
+                                    group_by_length=bool(tcfg.get("group_by_length", False)), micro_batches=True),
                      completion_only_loss=True, shuffle_dataset=False, include_num_input_tokens_seen="non_padding")
     if weight == 1:
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
@@ -426,7 +460,7 @@ def train_dpo(init_dir: str, pairs: list[dict], out_dir: str | Path, tcfg: dict,
     dataset = Dataset.from_list(rows)
     loss = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, nll_weight]} if nll_weight > 0 \
         else {"loss_type": ["sigmoid"]}
-    args = DPOConfig(**_common_args(tcfg, work_dir, seed, len(pairs)), beta=beta,
+    args = DPOConfig(**_common_args(tcfg, work_dir, seed, len(pairs), micro_batches=True), beta=beta,
                      include_num_input_tokens_seen="non_padding", **loss)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_peft_config(tcfg["lora"]))
