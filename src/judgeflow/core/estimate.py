@@ -42,13 +42,14 @@ ROUND_KEEP = 0.6         # kept round examples per round prompt (default 14 of 2
 RM_PAIRS = 0.45          # reward-model pairs per seed prompt (run 6: 110 of 260)
 # The share of the matmul peak of the dtype in use that model work reached, (low, high), by (device, dtype),
 # from the stage summaries and benchmarks in benchmarks/README.md: bf16 on a Zen 4 and a Zen 5 EPYC (sampling
-# 11-42 %; causal-LM training 17-26 % in the Zen 4 `make run` once TRL's LM head scored labelled positions only,
-# 28-46 % in the benchmarks; the reward model, which has no 49k-vocabulary head, 39 % in run 6), float32 on an
-# AVX2 EPYC (sampling 36-66 %, training 20-45 %: run 4's full SFT 43 %). GPUs: not measured, a wide guess,
-# flagged as such.
+# 11-42 %; causal-LM training 28-49 % in the Zen 4 `make run` of 2026-12-03 evening, once SFT and DPO ran one row
+# per pass, 32-45 % in the benchmarks; the reward model, which has no 49k-vocabulary head, 39 % in run 6), float32
+# on an AVX2 EPYC and on the Zen 4 restricted to AVX2 code (sampling 34-66 %; training 46-74 % in that evening's
+# run, 20-45 % on the AVX2 EPYC before the LM-head and one-row changes). GPUs: not measured, a wide guess, flagged
+# as such.
 EFFICIENCY = {
-    ("cpu", "bfloat16"): {"sampling": (0.11, 0.42), "training": (0.15, 0.30), "reward_model": (0.20, 0.40)},
-    ("cpu", "float32"): {"sampling": (0.36, 0.66), "training": (0.20, 0.45), "reward_model": (0.20, 0.45)},
+    ("cpu", "bfloat16"): {"sampling": (0.11, 0.42), "training": (0.22, 0.45), "reward_model": (0.20, 0.40)},
+    ("cpu", "float32"): {"sampling": (0.34, 0.66), "training": (0.30, 0.60), "reward_model": (0.20, 0.45)},
 }
 GUESSED_EFFICIENCY = {"sampling": (0.05, 0.40), "training": (0.10, 0.50), "reward_model": (0.10, 0.50)}
 # Seconds per job besides model work (imports, loading, the in-job peak probe, Snakemake's own bookkeeping): in
