@@ -309,9 +309,10 @@ def template_floor(template_ids: list[str]) -> tuple[int, str]:
 
 
 def _training_problems(config: dict) -> list[str]:
-    """An SFT or DPO micro_batch_size that does not divide its batch_size. A training max_length that cannot hold the fixed text of any judge prompt the stage trains on: every
-    example would lose its whole completion to truncation (the stage would fail after the sampling before it).
-    Stages that are off (no SFT examples, no DPO pairs, no rounds) are not checked."""
+    """An SFT or DPO micro_batch_size that does not divide its batch_size. A training max_length that cannot hold
+    the fixed text of any judge prompt the stage trains on: every example would lose its whole completion to
+    truncation (the stage would fail after the sampling before it). Stages that are off (no SFT examples, no DPO
+    pairs, no rounds) are not checked for the latter."""
     ratio = config["data"]["task_ratio"]
     wanted = {task for task, share in ratio.items() if share > 0}
     judge = config["judge"]
@@ -323,7 +324,7 @@ def _training_problems(config: dict) -> list[str]:
                config["rollout"]["rounds"] > 0)]
     problems = []
     for key in ("sft", "dpo.training", "rollout.training", "downstream.policy_dpo.training"):
-        tcfg = _get(config, key) if _has(config, key) else {}
+        tcfg = _get(config, key)
         micro = tcfg.get("micro_batch_size", "auto")
         if micro != "auto" and tcfg["batch_size"] % micro:
             problems.append(f"config key '{key}.micro_batch_size': {micro} rows per pass must divide batch_size "
@@ -340,15 +341,6 @@ def _training_problems(config: dict) -> list[str]:
                             f"text, at least one token each, before the item's question and responses, so every "
                             f"example would lose its whole completion to truncation; raise it well above {words}")
     return problems
-
-
-def _has(config: dict, dotted: str) -> bool:
-    node = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return isinstance(node, dict)
 
 
 def _get(config: dict, dotted: str):
