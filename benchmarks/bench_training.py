@@ -107,8 +107,8 @@ def main() -> None:
     print(f"{'mode':10} {'precision':9} {'setting':16} {'tok/s':>7} {'GFLOP/s':>8} {'vs best peak':>13} "
           f"{'vs own-dtype peak':>18} {'vs first row':>13}")
     first = measured[0][3]
-    for mode, precision, recompute, tokens_per_s, gflops in measured:
-        print(f"{mode:10} {precision:9} {recompute:16} {tokens_per_s:7.1f} {gflops:8.1f} "
+    for mode, precision, setting, tokens_per_s, gflops in measured:
+        print(f"{mode:10} {precision:9} {setting:16} {tokens_per_s:7.1f} {gflops:8.1f} "
               f"{gflops / best:12.1%} {gflops / peaks[precision]:17.1%} {tokens_per_s / first:12.2f}x")
 
 
